@@ -1,0 +1,74 @@
+// Command janitor is what an operator deploys next to the identity server:
+// it migrates, inspects and verifies the database, and runs the cleanup jobs.
+//
+//	janitor migrate --database-url URL   apply pending migrations
+//	janitor status  --database-url URL   list applied and pending migrations
+//	janitor verify  --database-url URL   report what the cleanup jobs need and the database lacks
+//
+// --database-url falls back to the DATABASE_URL environment variable.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitFailure  = 1 // the command could not do its work
+	exitUsage    = 2 // bad arguments, or a database unsafe for the jobs
+	exitFindings = 3 // verify found differences
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) int
+}
+
+func commands() []command {
+	return []command{
+		{"migrate", "apply the pending schema migrations", runMigrate},
+		{"status", "list applied and pending migrations", runStatus},
+		{"verify", "report what the cleanup jobs need and the database lacks", runVerify},
+	}
+}
+
+func run(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], env, stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "janitor: unknown command %q\n", args[0])
+	usage(stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: janitor <command> [flags]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'janitor <command> -h' for the flags of a command.")
+}

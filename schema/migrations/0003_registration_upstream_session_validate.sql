@@ -1,0 +1,2 @@
+ALTER TABLE user_registrations
+    VALIDATE CONSTRAINT user_registrations_upstream_oauth_authorization_session_id_fkey;

@@ -1,0 +1,2 @@
+ALTER TABLE oauth2_refresh_tokens
+    VALIDATE CONSTRAINT oauth2_refresh_tokens_next_oauth2_refresh_token_id_fkey;

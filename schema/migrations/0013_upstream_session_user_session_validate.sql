@@ -1,0 +1,2 @@
+ALTER TABLE upstream_oauth_authorization_sessions
+    VALIDATE CONSTRAINT upstream_oauth_authorization_sessions_user_session_id_fkey;

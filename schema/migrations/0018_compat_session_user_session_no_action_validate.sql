@@ -1,0 +1,2 @@
+ALTER TABLE compat_sessions
+    VALIDATE CONSTRAINT compat_sessions_user_session_id_fkey;

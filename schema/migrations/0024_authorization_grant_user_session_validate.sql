@@ -1,0 +1,2 @@
+ALTER TABLE oauth2_authorization_grants
+    VALIDATE CONSTRAINT oauth2_authorization_grants_user_session_id_fkey;
