@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/masstore/masstore/syn2mas"
+)
+
+// Exit statuses.
+const (
+	exitOK           = 0
+	exitCouldNotRun  = 1
+	exitUsage        = 2
+	exitErrors       = 10
+	exitWarningsOnly = 11
+)
+
+const usage = `usage: syn2mas check --config mas.yaml --synapse-config homeserver.yaml
+                     [--synapse-config more.yaml|dir/]... [--synapse-database-uri URI]
+                     [--ignore-missing-auth-providers] [--json] [--allow-warnings]
+
+Checks whether a Synapse homeserver can be migrated to MAS.
+Exit status: 0 no findings, 10 errors, 11 warnings only (0 with --allow-warnings),
+1 the check could not run, 2 usage error.
+`
+
+// run is the command with its arguments (without the program name); it
+// returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	return runContext(context.Background(), args, stdout, stderr)
+}
+
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "check":
+		return runCheck(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "syn2mas: unknown command %q\n\n%s", args[0], usage)
+	return exitUsage
+}
+
+// pathList is a repeatable flag.
+type pathList []string
+
+func (p *pathList) String() string { return strings.Join(*p, ",") }
+
+func (p *pathList) Set(s string) error {
+	*p = append(*p, s)
+	return nil
+}
+
+type checkFlags struct {
+	opts          syn2mas.Options
+	json          bool
+	allowWarnings bool
+}
+
+func parseCheckFlags(args []string, stderr io.Writer) (checkFlags, error) {
+	var c checkFlags
+	fset := flag.NewFlagSet("syn2mas check", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	fset.Usage = func() { fmt.Fprint(stderr, usage) }
+	fset.StringVar(&c.opts.MASConfigPath, "config", "", "MAS configuration `file`")
+	fset.Var((*pathList)(&c.opts.SynapseConfigPaths), "synapse-config", "Synapse configuration `file or directory` (repeatable)")
+	fset.StringVar(&c.opts.SynapseDatabaseURI, "synapse-database-uri", "", "Synapse database `URI`, overriding the Synapse configuration")
+	fset.BoolVar(&c.opts.IgnoreMissingAuthProviders, "ignore-missing-auth-providers", false, "report users of providers Synapse no longer configures as warnings")
+	fset.BoolVar(&c.json, "json", false, "print the findings as JSON")
+	fset.BoolVar(&c.allowWarnings, "allow-warnings", false, "exit 0 when there are warnings but no errors")
+	if err := fset.Parse(args); err != nil {
+		return c, err
+	}
+	switch {
+	case fset.NArg() > 0:
+		return c, fmt.Errorf("unexpected argument %q", fset.Arg(0))
+	case c.opts.MASConfigPath == "":
+		return c, errors.New("--config (the MAS configuration) is required")
+	case len(c.opts.SynapseConfigPaths) == 0:
+		return c, errors.New("--synapse-config (the Synapse configuration) is required")
+	}
+	return c, nil
+}
+
+func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c, err := parseCheckFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "syn2mas check: %v\n\n%s", err, usage)
+		return exitUsage
+	}
+	findings, err := syn2mas.Check(ctx, c.opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "syn2mas check: could not check: %v\n", err)
+		return exitCouldNotRun
+	}
+	if c.json {
+		err = printJSON(stdout, findings)
+	} else {
+		err = printHuman(stdout, findings, c.allowWarnings)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "syn2mas check: write output: %v\n", err)
+		return exitCouldNotRun
+	}
+	return exitStatus(findings, c.allowWarnings)
+}
+
+func exitStatus(fs syn2mas.Findings, allowWarnings bool) int {
+	switch {
+	case len(fs.Errors()) > 0:
+		return exitErrors
+	case len(fs.Warnings()) > 0 && !allowWarnings:
+		return exitWarningsOnly
+	}
+	return exitOK
+}
+
+// printJSON writes the findings as a JSON array ([] when there are none).
+func printJSON(w io.Writer, fs syn2mas.Findings) error {
+	if fs == nil {
+		fs = syn2mas.Findings{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(fs)
+}
+
+// printHuman writes errors, then warnings, each finding as a paragraph.
+func printHuman(w io.Writer, fs syn2mas.Findings, allowWarnings bool) error {
+	errs, warns := fs.Errors(), fs.Warnings()
+	var b strings.Builder
+	if len(fs) == 0 {
+		b.WriteString("No problems found: the migration can start.\n")
+	}
+	group := func(title string, list syn2mas.Findings) {
+		if len(list) == 0 {
+			return
+		}
+		fmt.Fprintf(&b, "%s (%d):\n", title, len(list))
+		for _, f := range list {
+			fmt.Fprintf(&b, "  - [%s] %s\n", f.Code, f.Message)
+		}
+		b.WriteString("\n")
+	}
+	group("Errors", errs)
+	group("Warnings", warns)
+	switch {
+	case len(errs) > 0:
+		fmt.Fprintf(&b, "%s and %s: fix the errors before migrating.\n", plural(len(errs), "error"), plural(len(warns), "warning"))
+	case len(warns) > 0 && allowWarnings:
+		fmt.Fprintf(&b, "%s, accepted with --allow-warnings: the migration can start.\n", plural(len(warns), "warning"))
+	case len(warns) > 0:
+		fmt.Fprintf(&b, "%s and no errors: read them, then rerun with --allow-warnings to accept them.\n", plural(len(warns), "warning"))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
