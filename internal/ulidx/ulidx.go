@@ -1,0 +1,80 @@
+// Package ulidx holds the ULID helpers both storage backends share: new IDs
+// that encode the clock's time, the horizon ID of the ULID-age cleanups, and
+// the conversion to and from PostgreSQL's uuid.
+package ulidx
+
+import (
+	"crypto/rand"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
+
+var (
+	mu      sync.Mutex
+	entropy = ulid.Monotonic(rand.Reader, 0)
+)
+
+// New returns a new ULID whose time is t (at millisecond precision). IDs made
+// in the same millisecond increase, so they sort in creation order.
+func New(t time.Time) ulid.ULID {
+	mu.Lock()
+	defer mu.Unlock()
+	return ulid.MustNew(ulid.Timestamp(t), entropy)
+}
+
+// Horizon returns the smallest ULID of t's millisecond: every ID made before
+// that millisecond sorts below it. A ULID-age cleanup with horizon t deletes
+// the rows whose ID is below Horizon(t).
+func Horizon(t time.Time) ulid.ULID {
+	var id ulid.ULID
+	if err := id.SetTime(ulid.Timestamp(t)); err != nil {
+		// Before 1970 or after 10889: nothing can be older, or everything is.
+		if t.Unix() < 0 {
+			return ulid.ULID{}
+		}
+		return Max
+	}
+	return id
+}
+
+// Max is the largest ULID.
+var Max = ulid.ULID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+
+// UUID formats id as a PostgreSQL uuid literal.
+func UUID(id ulid.ULID) string {
+	b := id[:]
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// ParseUUID parses a uuid as PostgreSQL prints it.
+func ParseUUID(s string) (ulid.ULID, error) {
+	var id ulid.ULID
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return id, fmt.Errorf("invalid uuid %q", s)
+	}
+	hex := s[0:8] + s[9:13] + s[14:18] + s[19:23] + s[24:36]
+	for i := 0; i < 16; i++ {
+		hi, ok1 := unhex(hex[2*i])
+		lo, ok2 := unhex(hex[2*i+1])
+		if !ok1 || !ok2 {
+			return id, fmt.Errorf("invalid uuid %q", s)
+		}
+		id[i] = hi<<4 | lo
+	}
+	return id, nil
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}

@@ -1,0 +1,59 @@
+package storage
+
+import (
+	"context"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// Cursor is where a cleanup resumes: after the row at (Time, ID) in the
+// cleanup's order. Cleanups ordered by a timestamp use both fields; cleanups
+// by ULID age leave Time zero. The zero Cursor starts from the beginning.
+type Cursor struct {
+	Time time.Time
+	ID   ulid.ULID
+}
+
+// IsZero reports whether c is the starting cursor.
+func (c Cursor) IsZero() bool { return c.Time.IsZero() && c.ID == (ulid.ULID{}) }
+
+// Batch is what one cleanup call did.
+type Batch struct {
+	// Affected counts the rows deleted (or whose IP was cleared). Rows deleted
+	// with them (tokens of a session, codes of an authentication) are not
+	// counted.
+	Affected int
+	// Scanned counts the candidates the batch examined: Affected plus those it
+	// skipped (a user session that still has children, a refresh token whose
+	// successor is live, a row another replica holds locked). A batch that
+	// scanned fewer than its limit was the last one.
+	Scanned int
+	// Cursor is the last candidate examined: pass it to the next call. It is
+	// the cursor passed in when Scanned is 0.
+	Cursor Cursor
+}
+
+// CleanupFunc deletes (or, for IPs, nulls) in one batch the rows of one
+// cleanup. Every cleanup method of every repository has this shape and this
+// contract:
+//
+//   - It examines at most limit candidates, in the cleanup's order, strictly
+//     after the cursor `after`, among rows that qualify strictly before
+//     `before` (a timestamp, compared at microsecond precision; for a
+//     ULID-age cleanup, the ID's millisecond time is compared with the
+//     millisecond of `before`).
+//   - It is atomic: the whole batch happens, or none of it.
+//   - It never fails because some row references a row it deletes: what
+//     references it is deleted with it or nulled, or the row is skipped and
+//     the cursor moves past it, so a long run of skipped rows cannot make a
+//     batch slow or wedge a job.
+//   - Concurrent calls (several replicas) never delete a row twice: rows
+//     another call holds are skipped.
+//
+// limit must be at least 1 (else ErrInvalidArgument).
+type CleanupFunc func(ctx context.Context, after Cursor, before time.Time, limit int) (Batch, error)
+
+// CountFunc counts the rows a privacy audit looks for: rows still holding an
+// IP address whose time is strictly before `before`.
+type CountFunc func(ctx context.Context, before time.Time) (int, error)

@@ -1,0 +1,109 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// JobStatus is the state of a queue job (MAS's queue_job_status).
+type JobStatus string
+
+// The job states.
+const (
+	JobAvailable JobStatus = "available"
+	JobRunning   JobStatus = "running"
+	JobCompleted JobStatus = "completed"
+	JobLost      JobStatus = "lost"
+	JobFailed    JobStatus = "failed"
+	JobScheduled JobStatus = "scheduled"
+)
+
+// Worker is a process that takes jobs from the queue.
+type Worker struct {
+	ID           ulid.ULID
+	RegisteredAt time.Time
+	LastSeenAt   time.Time
+	ShutdownAt   *time.Time
+}
+
+// Job is one attempt at a unit of background work.
+type Job struct {
+	ID            ulid.ULID
+	Queue         string
+	Payload       json.RawMessage
+	Status        JobStatus
+	CreatedAt     time.Time
+	ScheduledAt   *time.Time // when a scheduled job becomes available
+	ScheduleName  string     // the recurring schedule that made it; empty when none
+	StartedAt     *time.Time
+	StartedBy     ulid.ULID // the worker running it; zero when none
+	CompletedAt   *time.Time
+	FailedAt      *time.Time
+	FailedReason  string
+	Attempt       int
+	NextAttemptID ulid.ULID // the retry made of this attempt; zero when none
+}
+
+// Schedule is a recurring job's bookkeeping.
+type Schedule struct {
+	Name               string
+	LastScheduledAt    *time.Time
+	LastScheduledJobID ulid.ULID
+}
+
+// QueueRepository stores workers, jobs and schedules.
+type QueueRepository interface {
+	// RegisterWorker adds a worker, seen now.
+	RegisterWorker(ctx context.Context, clock Clock) (*Worker, error)
+	// Heartbeat records the worker as seen now; a shut-down worker is ErrInvalidState.
+	Heartbeat(ctx context.Context, clock Clock, worker *Worker) (*Worker, error)
+	// ShutdownWorker marks the worker shut down; twice is ErrAlreadyFinished.
+	// Its running jobs become lost.
+	ShutdownWorker(ctx context.Context, clock Clock, worker *Worker) (*Worker, error)
+	// LookupWorker returns the worker, or ErrNotFound.
+	LookupWorker(ctx context.Context, id ulid.ULID) (*Worker, error)
+
+	// Enqueue adds an available job (a nil payload is {}).
+	Enqueue(ctx context.Context, clock Clock, queue string, payload json.RawMessage) (*Job, error)
+	// ScheduleJob adds a job that becomes available at `at`; scheduleName,
+	// when not empty, names the recurring schedule it belongs to.
+	ScheduleJob(ctx context.Context, clock Clock, queue string, payload json.RawMessage, at time.Time, scheduleName string) (*Job, error)
+	// LookupJob returns the job, or ErrNotFound.
+	LookupJob(ctx context.Context, id ulid.ULID) (*Job, error)
+	// Reserve marks up to n available jobs of the given queues running for
+	// worker, oldest first, and returns them. Rows another transaction holds
+	// are skipped, so concurrent workers never get the same job.
+	Reserve(ctx context.Context, clock Clock, worker *Worker, queues []string, n int) ([]*Job, error)
+	// CompleteJob marks a running job completed; a job not running is ErrInvalidState.
+	CompleteJob(ctx context.Context, clock Clock, job *Job) (*Job, error)
+	// FailJob marks a running job failed with reason; not running is ErrInvalidState.
+	FailJob(ctx context.Context, clock Clock, job *Job, reason string) (*Job, error)
+	// RetryJob schedules a new attempt of a failed or lost job, available
+	// after delay, and links it as the job's next attempt; a job already
+	// retried is ErrInvalidState.
+	RetryJob(ctx context.Context, clock Clock, job *Job, delay time.Duration) (*Job, error)
+	// PromoteScheduled makes up to limit scheduled jobs whose time has come
+	// available and returns how many.
+	PromoteScheduled(ctx context.Context, clock Clock, limit int) (int, error)
+
+	// SetupSchedules makes sure a schedule row exists for each name.
+	SetupSchedules(ctx context.Context, names []string) error
+	// RecordScheduled remembers job as the last one the schedule made.
+	RecordScheduled(ctx context.Context, clock Clock, name string, job *Job) error
+	// ListSchedules returns every schedule, by name.
+	ListSchedules(ctx context.Context) ([]*Schedule, error)
+
+	// CleanupJobs deletes completed and failed jobs created (ULID age) before
+	// `before`; another job's next_attempt_id and a schedule's last job naming
+	// one are nulled. See CleanupFunc.
+	CleanupJobs(ctx context.Context, after Cursor, before time.Time, limit int) (Batch, error)
+	// CleanupLostJobs deletes lost jobs created (ULID age) before `before`,
+	// likewise. See CleanupFunc.
+	CleanupLostJobs(ctx context.Context, after Cursor, before time.Time, limit int) (Batch, error)
+	// CleanupWorkers deletes workers shut down, or last seen, before
+	// `before` that no job names as its runner, ordered by ID. See CleanupFunc.
+	CleanupWorkers(ctx context.Context, after Cursor, before time.Time, limit int) (Batch, error)
+}

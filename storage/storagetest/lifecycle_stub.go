@@ -1,0 +1,15 @@
+package storagetest
+
+import "testing"
+
+// Placeholders, replaced by the lifecycle suite files (users.go, ...).
+func testUsers(t *testing.T, f Factory)             {}
+func testUserSessions(t *testing.T, f Factory)      {}
+func testCompatSessions(t *testing.T, f Factory)    {}
+func testOAuth2(t *testing.T, f Factory)            {}
+func testUpstreamOAuth(t *testing.T, f Factory)     {}
+func testBackchannelLogout(t *testing.T, f Factory) {}
+func testRecovery(t *testing.T, f Factory)          {}
+func testRegistrations(t *testing.T, f Factory)     {}
+func testQueue(t *testing.T, f Factory)             {}
+func testTransact(t *testing.T, f Factory)          {}
