@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -348,4 +349,36 @@ func mustRunningJob(t *testing.T, r storage.Repository, clock storage.Clock, wor
 	require.Len(t, jobs, 1)
 	require.Equal(t, j.ID, jobs[0].ID)
 	return jobs[0]
+}
+
+// concurrently runs fn(0) ... fn(n-1) in n goroutines started together and
+// returns their errors, by i.
+func concurrently(n int, fn func(i int) error) []error {
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			errs[i] = fn(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+// requireOneWinner checks that exactly one of errs is nil and every other
+// wraps loser.
+func requireOneWinner(t *testing.T, errs []error, loser error) {
+	t.Helper()
+	won := 0
+	for _, err := range errs {
+		if err == nil {
+			won++
+			continue
+		}
+		require.ErrorIs(t, err, loser)
+	}
+	require.Equal(t, 1, won, "exactly one call must succeed")
 }
