@@ -1,0 +1,104 @@
+package cleanup
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/masstore/masstore/storage"
+)
+
+// Bounds of the options.
+const (
+	DefaultBatchSize = 1000
+	MaxBatchSize     = 100000
+	// MaxRetention bounds a retention override: anything longer is a typo.
+	MaxRetention = 100 * 365 * day
+)
+
+// Options tune a run. The zero value runs with the defaults.
+type Options struct {
+	// BatchSize is the most candidates one batch examines: 1 to 100000,
+	// 0 for DefaultBatchSize.
+	BatchSize int
+	// Retention overrides jobs' default retentions, by job name.
+	Retention map[string]time.Duration
+	// DryRun counts what would be affected and changes nothing. The run
+	// happens in one transaction that is rolled back (the repository must be a
+	// storage.Store), so the counts are exactly those a real run would have,
+	// and the rows it examines stay locked until it ends.
+	DryRun bool
+	// MaxBatches stops a job after that many batches (0: no limit).
+	MaxBatches int
+	// MaxRows stops a job once it affected that many rows (0: no limit);
+	// batches shrink so as not to overshoot.
+	MaxRows int
+	// MaxDuration stops a job cleanly between batches once it has run that
+	// long (0: no limit). The batch in flight always finishes.
+	MaxDuration time.Duration
+	// Pause waits between batches, to spare a busy primary.
+	Pause time.Duration
+	// OnBatch, when set, is called after every batch (metrics, progress).
+	OnBatch func(BatchInfo)
+	// Stopwatch measures durations; nil for the machine's monotonic clock.
+	Stopwatch Stopwatch
+}
+
+// BatchInfo describes one finished batch, for Options.OnBatch.
+type BatchInfo struct {
+	Job      string
+	Number   int // 1 for the first batch of the run
+	Affected int
+	Scanned  int
+	Cursor   storage.Cursor
+	Duration time.Duration
+	DryRun   bool
+}
+
+// validate checks the options against the jobs they will run.
+func (o Options) validate() error {
+	var errs []error
+	if o.BatchSize < 0 || o.BatchSize > MaxBatchSize {
+		errs = append(errs, fmt.Errorf("batch size %d out of range 1..%d", o.BatchSize, MaxBatchSize))
+	}
+	for name, r := range o.Retention {
+		if _, err := Lookup(name); err != nil {
+			errs = append(errs, fmt.Errorf("retention override: %w", err))
+			continue
+		}
+		if r <= 0 || r > MaxRetention {
+			errs = append(errs, fmt.Errorf("retention %s of %s out of range (0, %s]", r, name, MaxRetention))
+		}
+	}
+	if o.MaxBatches < 0 {
+		errs = append(errs, fmt.Errorf("max batches %d is negative", o.MaxBatches))
+	}
+	if o.MaxRows < 0 {
+		errs = append(errs, fmt.Errorf("max rows %d is negative", o.MaxRows))
+	}
+	if o.MaxDuration < 0 {
+		errs = append(errs, fmt.Errorf("max duration %s is negative", o.MaxDuration))
+	}
+	if o.Pause < 0 {
+		errs = append(errs, fmt.Errorf("pause %s is negative", o.Pause))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+	}
+	return nil
+}
+
+func (o Options) batchSize() int {
+	if o.BatchSize == 0 {
+		return DefaultBatchSize
+	}
+	return o.BatchSize
+}
+
+// retention returns the job's retention, overridden or default.
+func (o Options) retention(j Job) time.Duration {
+	if r, ok := o.Retention[j.Name]; ok {
+		return r
+	}
+	return j.Retention
+}
