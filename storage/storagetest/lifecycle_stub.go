@@ -3,7 +3,6 @@ package storagetest
 import "testing"
 
 // Placeholders, replaced by the lifecycle suite files (users.go, ...).
-func testUserSessions(t *testing.T, f Factory)      {}
 func testCompatSessions(t *testing.T, f Factory)    {}
 func testOAuth2(t *testing.T, f Factory)            {}
 func testUpstreamOAuth(t *testing.T, f Factory)     {}
