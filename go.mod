@@ -9,4 +9,7 @@ require (
 	go.yaml.in/yaml/v3 v3.0.6
 )
 
-require github.com/oklog/ulid/v2 v2.1.2 // indirect
+require (
+	github.com/oklog/ulid/v2 v2.1.2 // indirect
+	github.com/robfig/cron/v3 v3.0.1 // indirect
+)

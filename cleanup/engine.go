@@ -18,6 +18,7 @@ const (
 	StoppedMaxRows     StopReason = "max-rows"
 	StoppedMaxDuration StopReason = "max-duration"
 	StoppedCancelled   StopReason = "cancelled"
+	StoppedRequested   StopReason = "stop-requested"
 	StoppedFailed      StopReason = "failed"
 )
 
@@ -146,7 +147,7 @@ func runJobs(ctx context.Context, jobs []Job, repo storage.Repository, now time.
 	var reports []Report
 	var errs []error
 	for _, j := range jobs {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || stopRequested(opts.Stop) {
 			break
 		}
 		r, err := runJob(ctx, j, repo, now, opts)
@@ -178,6 +179,9 @@ func runJob(ctx context.Context, job Job, repo storage.Repository, now time.Time
 	for {
 		if err := ctx.Err(); err != nil {
 			return stop(StoppedCancelled, fmt.Errorf("%s: %w", job.Name, err))
+		}
+		if stopRequested(opts.Stop) {
+			return stop(StoppedRequested, nil)
 		}
 		if opts.MaxBatches > 0 && r.Batches >= opts.MaxBatches {
 			return stop(StoppedMaxBatches, nil)
@@ -220,8 +224,20 @@ func runJob(ctx context.Context, job Job, repo storage.Repository, now time.Time
 			case <-ctx.Done():
 				t.Stop()
 				return stop(StoppedCancelled, fmt.Errorf("%s: %w", job.Name, ctx.Err()))
+			case <-opts.Stop:
+				t.Stop()
+				return stop(StoppedRequested, nil)
 			case <-t.C:
 			}
 		}
+	}
+}
+
+func stopRequested(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
 	}
 }

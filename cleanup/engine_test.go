@@ -183,6 +183,25 @@ func TestRun(t *testing.T) {
 		require.Equal(t, 1, r.Batches)
 	})
 
+	t.Run("StopFinishesTheBatchInFlight", func(t *testing.T) {
+		t.Parallel()
+		c := newCandidates(100)
+		stopCh := make(chan struct{})
+		r, err := cleanup.Run(context.Background(), c.job(), fakeRepo{}, clock, cleanup.Options{
+			BatchSize: 10,
+			Stop:      stopCh,
+			OnBatch: func(b cleanup.BatchInfo) {
+				if b.Number == 2 {
+					close(stopCh)
+				}
+			},
+		})
+		require.NoError(t, err)
+		require.Equal(t, cleanup.StoppedRequested, r.Stopped)
+		require.Equal(t, 2, r.Batches)
+		require.Len(t, c.deleted, 20)
+	})
+
 	t.Run("FailedBatchNamesJobAndBatch", func(t *testing.T) {
 		t.Parallel()
 		c := newCandidates(10)

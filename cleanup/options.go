@@ -38,6 +38,9 @@ type Options struct {
 	MaxDuration time.Duration
 	// Pause waits between batches, to spare a busy primary.
 	Pause time.Duration
+	// Stop, when closed, stops the run cleanly after the batch in flight
+	// (cancelling the context instead aborts that batch, which rolls back).
+	Stop <-chan struct{}
 	// OnBatch, when set, is called after every batch (metrics, progress).
 	OnBatch func(BatchInfo)
 	// Stopwatch measures durations; nil for the machine's monotonic clock.

@@ -4,6 +4,13 @@
 //	janitor migrate --database-url URL   apply pending migrations
 //	janitor status  --database-url URL   list applied and pending migrations
 //	janitor verify  --database-url URL   report what the cleanup jobs need and the database lacks
+//	janitor jobs                         list the cleanup jobs
+//	janitor run     --database-url URL [--job NAME]... [--once] [--dry-run] [--now RFC3339]
+//	                [--batch-size N] [--retention NAME=DURATION]... [--max-duration D] [--json]
+//
+// run without --once runs each job on its cadence (MAS's schedule) until
+// SIGINT or SIGTERM, then lets the batches in flight finish. It refuses to
+// start (exit 2) when verify finds the database unsafe for the selected jobs.
 //
 // --database-url falls back to the DATABASE_URL environment variable.
 package main
@@ -44,6 +51,8 @@ func commands() []command {
 		{"migrate", "apply the pending schema migrations", runMigrate},
 		{"status", "list applied and pending migrations", runStatus},
 		{"verify", "report what the cleanup jobs need and the database lacks", runVerify},
+		{"jobs", "list the cleanup jobs: name, retention, cadence, what each deletes", runJobs},
+		{"run", "run the cleanup jobs, once (--once) or each on its cadence until stopped", runRun},
 	}
 }
 
