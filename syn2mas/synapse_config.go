@@ -103,8 +103,8 @@ func LoadSynapseConfig(paths ...string) (*SynapseConfig, error) {
 			return nil, err
 		}
 		// Synapse merges with dict.update: whole top-level values replace.
-		for _, k := range topLevelKeys(root) {
-			top[k] = value{file: f}.lookup(root, k, 0)
+		for k, n := range mappingEntries(root) {
+			top[k] = value{file: f, key: k, node: resolveAlias(n)}
 		}
 	}
 	cfg, err := decodeSynapseConfig(files, top)
@@ -150,43 +150,44 @@ func synapseConfigFiles(paths []string) ([]string, error) {
 	return files, nil
 }
 
-// topLevelKeys lists the scalar keys of a mapping, including those brought
-// in by merge keys (<<).
-func topLevelKeys(m *yaml.Node) []string {
-	if m == nil {
-		return nil
-	}
-	var keys []string
-	var walk func(m *yaml.Node, depth int)
-	walk = func(m *yaml.Node, depth int) {
+// mappingEntries returns the settings of a mapping by key, including those
+// brought in by merge keys (<<), in one pass: explicit keys win (the last
+// duplicate, as in PyYAML), then earlier merge sources over later ones. Each
+// mapping is visited once, however often aliases repeat it.
+func mappingEntries(m *yaml.Node) map[string]*yaml.Node {
+	entries := map[string]*yaml.Node{}
+	visited := map[*yaml.Node]bool{}
+	var walk func(m *yaml.Node)
+	walk = func(m *yaml.Node) {
+		if visited[m] {
+			return
+		}
+		visited[m] = true
+		own := map[string]*yaml.Node{}
+		var merges []*yaml.Node
 		for i := 0; i+1 < len(m.Content); i += 2 {
 			k := resolveAlias(m.Content[i])
-			if k == nil || k.Kind != yaml.ScalarNode {
-				continue
-			}
-			if k.ShortTag() != "!!merge" {
-				keys = append(keys, k.Value)
-				continue
-			}
-			if depth >= 8 {
-				continue
-			}
-			v := resolveAlias(m.Content[i+1])
 			switch {
-			case v == nil:
-			case v.Kind == yaml.MappingNode:
-				walk(v, depth+1)
-			case v.Kind == yaml.SequenceNode:
-				for _, s := range v.Content {
-					if s = resolveAlias(s); s != nil && s.Kind == yaml.MappingNode {
-						walk(s, depth+1)
-					}
-				}
+			case k == nil || k.Kind != yaml.ScalarNode:
+			case k.ShortTag() == "!!merge":
+				merges = append(merges, mergeSources(m.Content[i+1])...)
+			default:
+				own[k.Value] = m.Content[i+1]
 			}
 		}
+		for k, n := range own {
+			if _, ok := entries[k]; !ok {
+				entries[k] = n
+			}
+		}
+		for _, s := range merges {
+			walk(s)
+		}
 	}
-	walk(m, 0)
-	return keys
+	if m != nil {
+		walk(m)
+	}
+	return entries
 }
 
 func decodeSynapseConfig(files []string, top map[string]value) (*SynapseConfig, error) {

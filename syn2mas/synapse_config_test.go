@@ -2,8 +2,10 @@ package syn2mas_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -63,6 +65,21 @@ func TestLoadSynapseConfigReadsSettings(t *testing.T) {
 			require.Equal(t, tt.val, tt.want(cfg))
 		})
 	}
+}
+
+func TestLoadSynapseConfigMergeKeysStayLinear(t *testing.T) {
+	t.Parallel()
+
+	// Each level merges the previous one twice: expanded naively, 40 levels
+	// are 2^40 mappings, so this only finishes if each is visited once.
+	var b strings.Builder
+	b.WriteString("l0: &l0 {enabled: true}\n")
+	for i := 1; i <= 40; i++ {
+		fmt.Fprintf(&b, "l%d: &l%d {<<: [*l%d, *l%d]}\n", i, i, i-1, i-1)
+	}
+	b.WriteString("cas_config: {<<: [*l40, *l40]}\n<<: [*l40, *l40]\nserver_name: e\n")
+	cfg := mustLoadSynapse(t, b.String())
+	require.True(t, cfg.CASEnabled)
 }
 
 func TestLoadSynapseConfigDatabase(t *testing.T) {

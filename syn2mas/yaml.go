@@ -144,45 +144,70 @@ func (v value) get(key string) (value, error) {
 	if v.node.Kind != yaml.MappingNode {
 		return value{}, v.wrongType("a mapping")
 	}
-	return v.lookup(v.node, key, 0), nil
+	return v.lookup(v.node, key), nil
 }
 
-func (v value) lookup(m *yaml.Node, key string, depth int) value {
+// lookup finds key in the mapping m or, failing that, in the mappings its
+// merge keys bring in, depth first, each mapping visited once: aliases can
+// make merges share or nest mappings, and a crafted file must not make the
+// search exponential.
+func (v value) lookup(m *yaml.Node, key string) value {
 	found := v.child(key, nil)
-	var merges []*yaml.Node
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		k := resolveAlias(m.Content[i])
-		if k == nil || k.Kind != yaml.ScalarNode {
-			continue
+	visited := map[*yaml.Node]bool{}
+	var search func(m *yaml.Node) *yaml.Node
+	search = func(m *yaml.Node) *yaml.Node {
+		if visited[m] {
+			return nil
 		}
-		switch {
-		case k.Value == key && k.ShortTag() != "!!merge":
-			found = v.child(key, m.Content[i+1]) // the last duplicate wins, as in PyYAML
-		case k.ShortTag() == "!!merge" && depth < 8:
-			merges = append(merges, resolveAlias(m.Content[i+1]))
-		}
-	}
-	if found.node != nil {
-		return found
-	}
-	for _, mv := range merges {
-		var sources []*yaml.Node
-		switch {
-		case mv == nil:
-		case mv.Kind == yaml.MappingNode:
-			sources = []*yaml.Node{mv}
-		case mv.Kind == yaml.SequenceNode:
-			sources = mv.Content
-		}
-		for _, s := range sources {
-			if s = resolveAlias(s); s != nil && s.Kind == yaml.MappingNode {
-				if f := v.lookup(s, key, depth+1); f.node != nil {
-					return f
-				}
+		visited[m] = true
+		var hit *yaml.Node
+		var merges []*yaml.Node
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			k := resolveAlias(m.Content[i])
+			if k == nil || k.Kind != yaml.ScalarNode {
+				continue
+			}
+			if k.ShortTag() == "!!merge" {
+				merges = append(merges, mergeSources(m.Content[i+1])...)
+			} else if k.Value == key {
+				hit = m.Content[i+1] // the last duplicate wins, as in PyYAML
 			}
 		}
+		if hit != nil {
+			return hit
+		}
+		for _, s := range merges {
+			if hit := search(s); hit != nil {
+				return hit
+			}
+		}
+		return nil
+	}
+	if n := search(m); n != nil {
+		found = v.child(key, n)
 	}
 	return found
+}
+
+// mergeSources returns the mappings a merge key's value brings in: one
+// mapping, or a list of them.
+func mergeSources(n *yaml.Node) []*yaml.Node {
+	n = resolveAlias(n)
+	switch {
+	case n == nil:
+		return nil
+	case n.Kind == yaml.MappingNode:
+		return []*yaml.Node{n}
+	case n.Kind == yaml.SequenceNode:
+		var out []*yaml.Node
+		for _, s := range n.Content {
+			if s = resolveAlias(s); s != nil && s.Kind == yaml.MappingNode {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
 }
 
 // pyyamlBools are the plain scalars PyYAML (YAML 1.1), and so Synapse, reads
