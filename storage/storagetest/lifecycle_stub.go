@@ -3,7 +3,6 @@ package storagetest
 import "testing"
 
 // Placeholders, replaced by the lifecycle suite files (users.go, ...).
-func testUpstreamOAuth(t *testing.T, f Factory)     {}
 func testBackchannelLogout(t *testing.T, f Factory) {}
 func testRecovery(t *testing.T, f Factory)          {}
 func testRegistrations(t *testing.T, f Factory)     {}
