@@ -103,7 +103,7 @@ func CheckGuestUsers(ctx context.Context, q sqlx.QueryerContext) (Findings, erro
 	if n == 0 {
 		return nil, nil
 	}
-	f := warningf(CodeGuestUsers, "%d guest users will not be migrated, as MAS has no guest accounts", n)
+	f := warningf(CodeGuestUsers, "%s will not be migrated, as MAS has no guest accounts", plural(n, "guest user", "guest users"))
 	f.Count = n
 	return Findings{f}, nil
 }
@@ -132,8 +132,8 @@ func CheckThreepids(ctx context.Context, q sqlx.QueryerContext) (Findings, error
 		media = append(media, r.Medium)
 		detail = append(detail, fmt.Sprintf("%s: %d", r.Medium, r.Count))
 	}
-	f := warningf(CodeNonEmailThreepids,
-		"%d third-party ids are not e-mail addresses (%s) and will not be migrated, as MAS keeps only e-mail addresses", n, strings.Join(detail, ", "))
+	f := warningf(CodeNonEmailThreepids, "%s (%s) and will not be migrated, as MAS keeps only e-mail addresses",
+		plural(n, "third-party id is not an e-mail address", "third-party ids are not e-mail addresses"), strings.Join(detail, ", "))
 	f.Count, f.Examples = n, media
 	return Findings{f}, nil
 }
@@ -175,12 +175,12 @@ func CheckAuthProviders(ctx context.Context, q sqlx.QueryerContext, syn *Synapse
 		switch {
 		case r.Provider == oauthDelegated:
 			f = errorf(CodeOAuthDelegatedLinks,
-				"%d users are linked to auth provider %q, left over from an earlier migration attempt; remove these links before migrating: DELETE FROM user_external_ids WHERE auth_provider = '%s';",
-				r.Users, r.Provider, oauthDelegated)
+				"auth provider %q has %s, left over from an earlier migration attempt; remove these links before migrating: DELETE FROM user_external_ids WHERE auth_provider = '%s';",
+				r.Provider, plural(r.Users, "linked user", "linked users"), oauthDelegated)
 		case !configured:
 			f = errorf(CodeUnknownAuthProvider,
-				"%d users are linked to auth provider %q, which the Synapse configuration does not define; if these links are stale, ignoring missing auth providers makes the migration skip them",
-				r.Users, r.Provider)
+				"auth provider %q has %s, but the Synapse configuration does not define it; if these links are stale, ignoring missing auth providers makes the migration skip them",
+				r.Provider, plural(r.Users, "linked user", "linked users"))
 			if ignoreMissingAuthProviders {
 				f.Severity = SeverityWarning
 			}
@@ -190,8 +190,8 @@ func CheckAuthProviders(ctx context.Context, q sqlx.QueryerContext, syn *Synapse
 				issuer = "<unspecified>"
 			}
 			f = errorf(CodeProviderMissingInMAS,
-				"Synapse auth provider %q (issuer %s) has %d linked users, but no MAS upstream provider has synapse_idp_id %q; add one so that these users keep their login",
-				r.Provider, issuer, r.Users, r.Provider)
+				"Synapse auth provider %q (issuer %s) has %s, but no MAS upstream provider has synapse_idp_id %q; add one so that these users keep their login",
+				r.Provider, issuer, plural(r.Users, "linked user", "linked users"), r.Provider)
 			f.Issuer = sp.Issuer
 		default:
 			continue
@@ -225,8 +225,16 @@ func CheckServerNames(ctx context.Context, q sqlx.QueryerContext, serverName str
 	}
 	sort.Strings(examples)
 	f := errorf(CodeForeignServerUsers,
-		"%d users have a Matrix ID that is not on server_name %q (for example %s); the migration would fail on them, so remove or rename them first",
-		n, serverName, strings.Join(examples, ", "))
+		"%s a Matrix ID that is not on server_name %q (for example %s); the migration would fail on them, so remove or rename them first",
+		plural(n, "user has", "users have"), serverName, strings.Join(examples, ", "))
 	f.Count, f.Examples = n, examples
 	return Findings{f}, nil
+}
+
+// plural formats a count with the singular or plural words that follow it.
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -184,7 +184,7 @@ func TestCheckAuthProviders(t *testing.T) {
 		require.Equal(t, syn2mas.Finding{
 			Code: syn2mas.CodeUnknownAuthProvider, Severity: syn2mas.SeverityError,
 			Provider: "oidc-old", Count: 3,
-			Message: `3 users are linked to auth provider "oidc-old", which the Synapse configuration does not define; ` +
+			Message: `auth provider "oidc-old" has 3 linked users, but the Synapse configuration does not define it; ` +
 				`if these links are stale, ignoring missing auth providers makes the migration skip them`,
 		}, fs[0])
 	})
@@ -254,7 +254,7 @@ func TestCheckAuthProviders(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, fs, 1)
 		require.Equal(t, "", fs[0].Issuer)
-		require.Contains(t, fs[0].Message, `Synapse auth provider "oidc-noissuer" (issuer <unspecified>) has 1 linked users`)
+		require.Contains(t, fs[0].Message, `Synapse auth provider "oidc-noissuer" (issuer <unspecified>) has 1 linked user,`)
 	})
 
 	t.Run("FindingsComeInProviderOrder", func(t *testing.T) {

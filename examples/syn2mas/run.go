@@ -55,8 +55,10 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 // pathList is a repeatable flag.
 type pathList []string
 
+// String joins the paths given so far.
 func (p *pathList) String() string { return strings.Join(*p, ",") }
 
+// Set adds one path; the flag may be repeated.
 func (p *pathList) Set(s string) error {
 	*p = append(*p, s)
 	return nil
