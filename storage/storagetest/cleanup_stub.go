@@ -2,7 +2,6 @@ package storagetest
 
 import "testing"
 
-// Placeholders, replaced by the cleanup suite files (cleanup.go, ...).
-func testCleanup(t *testing.T, f Factory)                         {}
+// Placeholders, replaced by references.go and backchannel_chain.go.
 func testCleanupReferences(t *testing.T, f Factory)               {}
 func testBackchannelChainSurvivesCleanup(t *testing.T, f Factory) {}
