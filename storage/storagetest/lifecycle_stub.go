@@ -3,7 +3,5 @@ package storagetest
 import "testing"
 
 // Placeholders, replaced by the lifecycle suite files (users.go, ...).
-func testRecovery(t *testing.T, f Factory)      {}
-func testRegistrations(t *testing.T, f Factory) {}
-func testQueue(t *testing.T, f Factory)         {}
-func testTransact(t *testing.T, f Factory)      {}
+func testQueue(t *testing.T, f Factory)    {}
+func testTransact(t *testing.T, f Factory) {}
