@@ -1,0 +1,134 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/masstore/masstore/internal/ulidx"
+	"github.com/masstore/masstore/storage"
+)
+
+// candidate is a row a cleanup examines, with the time it is ordered by
+// (zero for cleanups ordered by ID).
+type candidate struct {
+	at time.Time
+	id ulid.ULID
+}
+
+// cleanup runs fn as one atomic cleanup batch, after checking the limit.
+func (r repo) cleanup(ctx context.Context, op string, limit int, fn func(st *state) (storage.Batch, error)) (storage.Batch, error) {
+	return mutate(r, ctx, func(st *state) (storage.Batch, error) {
+		if limit < 1 {
+			return storage.Batch{}, fmt.Errorf("%s: limit %d: %w", op, limit, storage.ErrInvalidArgument)
+		}
+		b, err := fn(st)
+		if err != nil {
+			return storage.Batch{}, fmt.Errorf("%s: %w", op, err)
+		}
+		return b, nil
+	})
+}
+
+// count runs fn as a read-only count.
+func (r repo) count(ctx context.Context, fn func(st *state) int) (int, error) {
+	return query(r, ctx, func(st *state) (int, error) { return fn(st), nil })
+}
+
+// byTime returns the candidates of a cleanup ordered by (time, id): rows for
+// which at returns a time strictly before `before` (at microsecond
+// precision), strictly after the cursor, the first limit of them in order.
+// at returns nil for a row that does not qualify.
+func byTime[V any](rows map[ulid.ULID]V, after storage.Cursor, before time.Time, limit int, at func(V) *time.Time) []candidate {
+	horizon := storage.Horizon(before)
+	var out []candidate
+	for id, v := range rows {
+		t := at(v)
+		if t == nil || !t.Before(horizon) {
+			continue
+		}
+		if t.Before(after.Time) || (t.Equal(after.Time) && id.Compare(after.ID) <= 0) {
+			continue
+		}
+		out = append(out, candidate{at: *t, id: id})
+	}
+	slices.SortFunc(out, func(a, b candidate) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return a.id.Compare(b.id)
+	})
+	return out[:min(limit, len(out))]
+}
+
+// byAge returns the candidates of a ULID-age cleanup: rows created (by their
+// ID's time) strictly before `before` for which ok holds, with an ID strictly
+// after the cursor's, the first limit of them by ID.
+func byAge[V any](rows map[ulid.ULID]V, after storage.Cursor, before time.Time, limit int, ok func(V) bool) []candidate {
+	horizon := ulidx.Horizon(before)
+	return byID(rows, after, limit, func(id ulid.ULID, v V) bool {
+		return id.Compare(horizon) < 0 && ok(v)
+	})
+}
+
+// byID returns the rows for which ok holds with an ID strictly after the
+// cursor's, the first limit of them by ID.
+func byID[V any](rows map[ulid.ULID]V, after storage.Cursor, limit int, ok func(ulid.ULID, V) bool) []candidate {
+	var out []candidate
+	for id, v := range rows {
+		if id.Compare(after.ID) > 0 && ok(id, v) {
+			out = append(out, candidate{id: id})
+		}
+	}
+	slices.SortFunc(out, func(a, b candidate) int { return a.id.Compare(b.id) })
+	return out[:min(limit, len(out))]
+}
+
+// batch reports a cleanup that examined cands and affected that many rows.
+func batch(cands []candidate, affected int, after storage.Cursor) storage.Batch {
+	b := storage.Batch{Affected: affected, Scanned: len(cands), Cursor: after}
+	if len(cands) > 0 {
+		last := cands[len(cands)-1]
+		b.Cursor = storage.Cursor{Time: last.at, ID: last.id}
+	}
+	return b
+}
+
+// ids returns the IDs of cands.
+func ids(cands []candidate) []ulid.ULID {
+	out := make([]ulid.ULID, len(cands))
+	for i, c := range cands {
+		out[i] = c.id
+	}
+	return out
+}
+
+// deleteAll deletes every candidate from tbl, with what goes with them, and
+// reports the batch.
+func deleteAll(st *state, tbl string, cands []candidate, after storage.Cursor) (storage.Batch, error) {
+	if err := st.deleteRows(map[string][]ulid.ULID{tbl: ids(cands)}); err != nil {
+		return storage.Batch{}, err
+	}
+	return batch(cands, len(cands), after), nil
+}
+
+// lastActive returns the time the IP clearing of a session orders by: its
+// last active time when it holds an IP, else nil.
+func lastActive(ip netip.Addr, at *time.Time) *time.Time {
+	if !ip.IsValid() {
+		return nil
+	}
+	return at
+}
+
+// checkIP rejects an address PostgreSQL's inet cannot hold (one with a zone).
+func checkIP(ip netip.Addr) error {
+	if ip.Zone() != "" {
+		return fmt.Errorf("ip %s has a zone: %w", ip, storage.ErrInvalidArgument)
+	}
+	return nil
+}

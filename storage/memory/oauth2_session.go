@@ -1,0 +1,230 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/masstore/masstore/internal/ulidx"
+	"github.com/masstore/masstore/storage"
+)
+
+// oauth2Clients implements storage.OAuth2ClientRepository.
+type oauth2Clients struct{ repo }
+
+// Add registers a client.
+func (r oauth2Clients) Add(ctx context.Context, clock storage.Clock, name string, redirectURIs []string) (*storage.OAuth2Client, error) {
+	return mutate(r.repo, ctx, func(st *state) (*storage.OAuth2Client, error) {
+		now, err := now(clock)
+		if err != nil {
+			return nil, fmt.Errorf("add OAuth 2.0 client: %w", err)
+		}
+		c := storage.OAuth2Client{ID: ulidx.New(now), Name: name, RedirectURIs: slices.Clone(redirectURIs), CreatedAt: now}
+		if err := st.oauth2Clients.insert(c.ID, c); err != nil {
+			return nil, fmt.Errorf("add OAuth 2.0 client: %w", err)
+		}
+		return cloneOAuth2Client(c), nil
+	})
+}
+
+// Lookup returns the client.
+func (r oauth2Clients) Lookup(ctx context.Context, id ulid.ULID) (*storage.OAuth2Client, error) {
+	return query(r.repo, ctx, func(st *state) (*storage.OAuth2Client, error) {
+		c, err := st.oauth2Clients.must(id)
+		if err != nil {
+			return nil, fmt.Errorf("lookup OAuth 2.0 client: %w", err)
+		}
+		return cloneOAuth2Client(c), nil
+	})
+}
+
+// oauth2Sessions implements storage.OAuth2SessionRepository.
+type oauth2Sessions struct{ repo }
+
+// Add starts a session of client; user and browser may be nil.
+func (r oauth2Sessions) Add(ctx context.Context, clock storage.Clock, client *storage.OAuth2Client, user *storage.User, browser *storage.UserSession, scope []string) (*storage.OAuth2Session, error) {
+	return mutate(r.repo, ctx, func(st *state) (*storage.OAuth2Session, error) {
+		const op = "add OAuth 2.0 session"
+		now, err := now(clock)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		c, err := mustClient(st, client)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		var userID ulid.ULID
+		if user != nil {
+			u, err := st.users.must(user.ID)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", op, err)
+			}
+			userID = u.ID
+		}
+		browserID, err := optUserSession(st, browser)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		s := storage.OAuth2Session{
+			ID: ulidx.New(now), ClientID: c.ID, UserID: userID, UserSessionID: browserID,
+			Scope: slices.Clone(scope), CreatedAt: now,
+		}
+		if err := st.oauth2Sessions.insert(s.ID, s); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		return cloneOAuth2Session(s), nil
+	})
+}
+
+// Lookup returns the session.
+func (r oauth2Sessions) Lookup(ctx context.Context, id ulid.ULID) (*storage.OAuth2Session, error) {
+	return query(r.repo, ctx, func(st *state) (*storage.OAuth2Session, error) {
+		s, err := st.oauth2Sessions.must(id)
+		if err != nil {
+			return nil, fmt.Errorf("lookup OAuth 2.0 session: %w", err)
+		}
+		return cloneOAuth2Session(s), nil
+	})
+}
+
+// Finish marks the session finished.
+func (r oauth2Sessions) Finish(ctx context.Context, clock storage.Clock, session *storage.OAuth2Session) (*storage.OAuth2Session, error) {
+	return mutate(r.repo, ctx, func(st *state) (*storage.OAuth2Session, error) {
+		const op = "finish OAuth 2.0 session"
+		now, err := now(clock)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		s, err := mustOAuth2Session(st, session)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		if s.FinishedAt != nil {
+			return nil, fmt.Errorf("%s %s: %w", op, s.ID, storage.ErrAlreadyFinished)
+		}
+		s.FinishedAt = timeRef(now)
+		if err := st.oauth2Sessions.update(s.ID, s); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		return cloneOAuth2Session(s), nil
+	})
+}
+
+// RecordActivity sets the last active time and, when valid, the IP.
+func (r oauth2Sessions) RecordActivity(ctx context.Context, clock storage.Clock, id ulid.ULID, ip netip.Addr) error {
+	return r.write(ctx, func(st *state) error {
+		const op = "record OAuth 2.0 session activity"
+		now, err := now(clock)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		if err := checkIP(ip); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		s, err := st.oauth2Sessions.must(id)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		s.LastActiveAt = timeRef(now)
+		if ip.IsValid() {
+			s.LastActiveIP = ip
+		}
+		return st.oauth2Sessions.update(s.ID, s)
+	})
+}
+
+// CleanupFinished deletes finished sessions with their tokens and grants.
+func (r oauth2Sessions) CleanupFinished(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
+	return r.cleanup(ctx, "clean up finished OAuth 2.0 sessions", limit, func(st *state) (storage.Batch, error) {
+		cands := byTime(st.oauth2Sessions.rows, after, before, limit, func(s storage.OAuth2Session) *time.Time { return s.FinishedAt })
+		if len(cands) == 0 {
+			return batch(cands, 0, after), nil
+		}
+		doomed := idSet{}
+		for _, c := range cands {
+			doomed[c.id] = true
+		}
+		// Device-code grants go by CASCADE; the rest is NO ACTION.
+		rows := map[string][]ulid.ULID{tOAuth2Sessions: ids(cands)}
+		for id, t := range st.oauth2Access.rows {
+			if doomed[t.SessionID] {
+				rows[tOAuth2AccessTokens] = append(rows[tOAuth2AccessTokens], id)
+			}
+		}
+		for id, t := range st.oauth2Refresh.rows {
+			if doomed[t.SessionID] {
+				rows[tOAuth2RefreshTokens] = append(rows[tOAuth2RefreshTokens], id)
+			}
+		}
+		for id, g := range st.authGrants.rows {
+			if doomed[g.SessionID] {
+				rows[tAuthorizationGrants] = append(rows[tAuthorizationGrants], id)
+			}
+		}
+		if err := st.deleteRows(rows); err != nil {
+			return storage.Batch{}, err
+		}
+		return batch(cands, len(cands), after), nil
+	})
+}
+
+// ClearInactiveIPs nulls the IP of sessions last active before `before`.
+func (r oauth2Sessions) ClearInactiveIPs(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
+	return r.cleanup(ctx, "clear inactive OAuth 2.0 session IPs", limit, func(st *state) (storage.Batch, error) {
+		cands := byTime(st.oauth2Sessions.rows, after, before, limit, func(s storage.OAuth2Session) *time.Time { return lastActive(s.LastActiveIP, s.LastActiveAt) })
+		for _, c := range cands {
+			s := st.oauth2Sessions.rows[c.id]
+			s.LastActiveIP = netip.Addr{}
+			if err := st.oauth2Sessions.update(c.id, s); err != nil {
+				return storage.Batch{}, err
+			}
+		}
+		return batch(cands, len(cands), after), nil
+	})
+}
+
+// CountStaleIPs counts sessions holding an IP, last active before `before`.
+func (r oauth2Sessions) CountStaleIPs(ctx context.Context, before time.Time) (int, error) {
+	return r.count(ctx, func(st *state) int {
+		return countBefore(st.oauth2Sessions.rows, before, func(s storage.OAuth2Session) *time.Time { return lastActive(s.LastActiveIP, s.LastActiveAt) })
+	})
+}
+
+// finishOAuth2Sessions finishes the unfinished sessions match selects and
+// returns their IDs.
+func (st *state) finishOAuth2Sessions(now time.Time, match func(storage.OAuth2Session) bool) ([]ulid.ULID, error) {
+	var done []ulid.ULID
+	for id, s := range st.oauth2Sessions.rows {
+		if s.FinishedAt == nil && match(s) {
+			done = append(done, id)
+		}
+	}
+	for _, id := range done {
+		s := st.oauth2Sessions.rows[id]
+		s.FinishedAt = timeRef(now)
+		if err := st.oauth2Sessions.update(id, s); err != nil {
+			return nil, err
+		}
+	}
+	return done, nil
+}
+
+// mustClient returns the stored row of client.
+func mustClient(st *state, client *storage.OAuth2Client) (storage.OAuth2Client, error) {
+	if client == nil {
+		return storage.OAuth2Client{}, fmt.Errorf("nil OAuth 2.0 client: %w", storage.ErrInvalidArgument)
+	}
+	return st.oauth2Clients.must(client.ID)
+}
+
+// mustOAuth2Session returns the stored row of session.
+func mustOAuth2Session(st *state, session *storage.OAuth2Session) (storage.OAuth2Session, error) {
+	if session == nil {
+		return storage.OAuth2Session{}, fmt.Errorf("nil OAuth 2.0 session: %w", storage.ErrInvalidArgument)
+	}
+	return st.oauth2Sessions.must(session.ID)
+}
