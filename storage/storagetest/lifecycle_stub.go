@@ -3,5 +3,4 @@ package storagetest
 import "testing"
 
 // Placeholders, replaced by the lifecycle suite files (users.go, ...).
-func testQueue(t *testing.T, f Factory)    {}
 func testTransact(t *testing.T, f Factory) {}
