@@ -64,6 +64,15 @@ func testQueueWorkers(t *testing.T, f Factory) {
 		require.Equal(t, w, got)
 	})
 
+	t.Run("ScheduleJobUnknownScheduleIsNotFound", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, f)
+		require.NoError(t, b.store.Queue().SetupSchedules(b.ctx, []string{"known"}))
+
+		_, err := b.store.Queue().ScheduleJob(b.ctx, b.clock, "q", nil, Epoch, "unknown")
+		require.ErrorIs(t, err, storage.ErrNotFound)
+	})
+
 	t.Run("TimesAreUTCMicroseconds", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, f)
@@ -217,6 +226,7 @@ func testQueueJobs(t *testing.T, f Factory) {
 		t.Parallel()
 		b := setup(t, f)
 		when := Epoch.Add(time.Hour)
+		require.NoError(t, b.store.Queue().SetupSchedules(b.ctx, []string{"cleanup-x"}))
 
 		j, err := b.store.Queue().ScheduleJob(b.ctx, b.clock, "cleanup", json.RawMessage(`{"job":"x"}`), when, "cleanup-x")
 		require.NoError(t, err)
@@ -226,6 +236,15 @@ func testQueueJobs(t *testing.T, f Factory) {
 			CreatedAt: Epoch, ScheduledAt: &when, ScheduleName: "cleanup-x", Attempt: j.Attempt,
 		}, j)
 		requireJob(t, j, lookupJob(t, b, j.ID))
+	})
+
+	t.Run("ScheduleJobUnknownScheduleIsNotFound", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, f)
+		require.NoError(t, b.store.Queue().SetupSchedules(b.ctx, []string{"known"}))
+
+		_, err := b.store.Queue().ScheduleJob(b.ctx, b.clock, "q", nil, Epoch, "unknown")
+		require.ErrorIs(t, err, storage.ErrNotFound)
 	})
 
 	t.Run("TimesAreUTCMicroseconds", func(t *testing.T) {
