@@ -171,6 +171,7 @@ func runJob(ctx context.Context, job Job, repo storage.Repository, now time.Time
 	r := Report{Job: job.Name, Retention: retention, Horizon: now.Add(-retention), DryRun: opts.DryRun}
 	elapsed := opts.stopwatch().Start()
 	clean := job.Method(repo)
+	size := opts.batchSize()
 	stop := func(reason StopReason, err error) (Report, error) {
 		r.Stopped = reason
 		r.Duration = elapsed()
@@ -189,7 +190,7 @@ func runJob(ctx context.Context, job Job, repo storage.Repository, now time.Time
 		if opts.MaxDuration > 0 && elapsed() >= opts.MaxDuration {
 			return stop(StoppedMaxDuration, nil)
 		}
-		limit := opts.batchSize()
+		limit := size
 		if opts.MaxRows > 0 {
 			left := opts.MaxRows - r.Affected
 			if left <= 0 {
@@ -205,6 +206,8 @@ func runJob(ctx context.Context, job Job, repo storage.Repository, now time.Time
 			}
 			return stop(StoppedFailed, fmt.Errorf("%s: batch %d: %w", job.Name, r.Batches+1, err))
 		}
+		took := batchElapsed()
+		size = opts.nextBatchSize(size, took)
 		r.Batches++
 		r.Affected += b.Affected
 		r.Scanned += b.Scanned
@@ -212,7 +215,7 @@ func runJob(ctx context.Context, job Job, repo storage.Repository, now time.Time
 			r.Cursor = b.Cursor
 		}
 		if opts.OnBatch != nil {
-			opts.OnBatch(BatchInfo{Job: job.Name, Number: r.Batches, Affected: b.Affected, Scanned: b.Scanned, Cursor: r.Cursor, Duration: batchElapsed(), DryRun: opts.DryRun})
+			opts.OnBatch(BatchInfo{Job: job.Name, Number: r.Batches, Affected: b.Affected, Scanned: b.Scanned, Limit: limit, Cursor: r.Cursor, Duration: took, DryRun: opts.DryRun})
 		}
 		if b.Scanned < limit {
 			r.Duration = elapsed()

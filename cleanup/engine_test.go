@@ -112,6 +112,35 @@ func TestRun(t *testing.T) {
 		require.Equal(t, 3, r.Batches)
 	})
 
+	t.Run("AdaptiveBatchSizeGrowsWhileFastAndShrinksWhenSlow", func(t *testing.T) {
+		t.Parallel()
+		// A batch takes 1ms per 100 rows, so the 50ms target is 5000 rows.
+		run := func(start int) []int {
+			c := newCandidates(100000)
+			sw := &fakeStopwatch{}
+			var limits []int
+			job := c.job()
+			job.Method = func(storage.Repository) storage.CleanupFunc {
+				return func(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
+					sw.advance(time.Duration(limit) * 10 * time.Microsecond)
+					return c.clean(ctx, after, before, limit)
+				}
+			}
+			r, err := cleanup.Run(context.Background(), job, fakeRepo{}, clock, cleanup.Options{
+				BatchSize: start, TargetBatchDuration: 50 * time.Millisecond, Stopwatch: sw,
+				OnBatch: func(b cleanup.BatchInfo) { limits = append(limits, b.Limit) },
+			})
+			require.NoError(t, err)
+			require.Equal(t, 100000, r.Affected)
+			require.Len(t, c.deleted, 100000)
+			return limits
+		}
+		// Doubles while under half the target (16ms), then holds (32ms).
+		require.Equal(t, []int{100, 200, 400, 800, 1600, 3200, 3200}, run(100)[:7])
+		// 20000 rows take 200ms: shrink to 20000*50/200 = 5000, then hold.
+		require.Equal(t, []int{20000, 5000, 5000}, run(20000)[:3])
+	})
+
 	t.Run("MaxBatches", func(t *testing.T) {
 		t.Parallel()
 		c := newCandidates(1000)

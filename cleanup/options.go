@@ -21,6 +21,12 @@ type Options struct {
 	// BatchSize is the most candidates one batch examines: 1 to 100000,
 	// 0 for DefaultBatchSize.
 	BatchSize int
+	// TargetBatchDuration, when set, makes the batch size adapt: it starts
+	// at BatchSize, doubles while batches take less than half the target and
+	// shrinks in proportion when one takes longer, within 1..MaxBatchSize.
+	// Fewer, larger batches approach the speed of one big statement while
+	// each transaction stays short.
+	TargetBatchDuration time.Duration
 	// Retention overrides jobs' default retentions, by job name.
 	Retention map[string]time.Duration
 	// DryRun counts what would be affected and changes nothing. The run
@@ -51,6 +57,7 @@ type Options struct {
 type BatchInfo struct {
 	Job      string
 	Number   int // 1 for the first batch of the run
+	Limit    int // the batch size it ran with
 	Affected int
 	Scanned  int
 	Cursor   storage.Cursor
@@ -82,6 +89,9 @@ func (o Options) validate() error {
 	if o.MaxDuration < 0 {
 		errs = append(errs, fmt.Errorf("max duration %s is negative", o.MaxDuration))
 	}
+	if o.TargetBatchDuration < 0 {
+		errs = append(errs, fmt.Errorf("target batch duration %s is negative", o.TargetBatchDuration))
+	}
 	if o.Pause < 0 {
 		errs = append(errs, fmt.Errorf("pause %s is negative", o.Pause))
 	}
@@ -104,4 +114,18 @@ func (o Options) retention(j Job) time.Duration {
 		return r
 	}
 	return j.Retention
+}
+
+// nextBatchSize adapts size to how long the last batch took.
+func (o Options) nextBatchSize(size int, took time.Duration) int {
+	target := o.TargetBatchDuration
+	switch {
+	case target == 0:
+		return size
+	case took < target/2:
+		return min(size*2, MaxBatchSize)
+	case took > target:
+		return max(1, int(float64(size)*float64(target)/float64(took)))
+	}
+	return size
 }
