@@ -1,0 +1,104 @@
+package memory
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+	"github.com/stretchr/testify/require"
+
+	"github.com/masstore/masstore/storage"
+)
+
+func TestDeleteRows(t *testing.T) {
+	t.Parallel()
+
+	setup := func(t *testing.T) (context.Context, *storage.TestClock, *Store) {
+		return t.Context(), storage.NewTestClock(time.Date(2026, 8, 1, 12, 0, 0, 0, time.UTC)), New()
+	}
+
+	t.Run("NoActionReferenceFailsAndChangesNothing", func(t *testing.T) {
+		t.Parallel()
+		ctx, clock, s := setup(t)
+		u, err := s.Users().Add(ctx, clock, "alice")
+		require.NoError(t, err)
+		browser, err := s.UserSessions().Add(ctx, clock, u, "ua")
+		require.NoError(t, err)
+		other, err := s.UserSessions().Add(ctx, clock, u, "ua")
+		require.NoError(t, err)
+		compat, err := s.CompatSessions().Add(ctx, clock, u, "DEV", browser, false)
+		require.NoError(t, err)
+		login, err := s.CompatSessions().AddSSOLogin(ctx, clock, "tok", "https://example.org")
+		require.NoError(t, err)
+		_, err = s.CompatSessions().FulfillSSOLogin(ctx, clock, login, compat, other)
+		require.NoError(t, err)
+
+		// Deleting both browser sessions: other's SSO login cascades, but
+		// compat_sessions_user_session_id_fkey (NO ACTION) still names browser.
+		err = s.write(ctx, func(st *state) error {
+			return st.deleteRows(map[string][]ulid.ULID{tUserSessions: {browser.ID, other.ID}})
+		})
+		require.ErrorIs(t, err, errForeignKey)
+		require.ErrorContains(t, err, "compat_sessions_user_session_id_fkey")
+
+		for _, id := range []ulid.ULID{browser.ID, other.ID} {
+			_, err = s.UserSessions().Lookup(ctx, id)
+			require.NoError(t, err)
+		}
+		_, err = s.CompatSessions().FindSSOLogin(ctx, "tok")
+		require.NoError(t, err)
+	})
+
+	t.Run("CascadesAndNullsTransitively", func(t *testing.T) {
+		t.Parallel()
+		ctx, clock, s := setup(t)
+		reg, err := s.Registrations().Add(ctx, clock, "newbie", netipAddr(), "ua")
+		require.NoError(t, err)
+		other, err := s.Registrations().Add(ctx, clock, "other", netipAddr(), "ua")
+		require.NoError(t, err)
+		auth, err := s.Registrations().AddEmailAuthentication(ctx, clock, "a@example.org", nil, reg)
+		require.NoError(t, err)
+		_, err = s.Registrations().AddEmailAuthenticationCode(ctx, clock, auth, "123456", time.Hour)
+		require.NoError(t, err)
+		_, err = s.Registrations().SetEmailAuthentication(ctx, other, auth)
+		require.NoError(t, err)
+
+		err = s.write(ctx, func(st *state) error {
+			return st.deleteRows(map[string][]ulid.ULID{tRegistrations: {reg.ID}})
+		})
+		require.NoError(t, err)
+
+		// registration → email authentication (CASCADE) → its codes
+		// (CASCADE); the other registration's reference is SET NULL.
+		_, err = s.Registrations().LookupEmailAuthentication(ctx, auth.ID)
+		require.ErrorIs(t, err, storage.ErrNotFound)
+		require.Empty(t, s.st.emailAuthCodes.rows)
+		got, err := s.Registrations().Lookup(ctx, other.ID)
+		require.NoError(t, err)
+		require.Zero(t, got.EmailAuthenticationID)
+	})
+}
+
+func TestJournalRestoresUniqueIndexes(t *testing.T) {
+	t.Parallel()
+	st := newState()
+	m := st.j.mark()
+	require.NoError(t, st.users.insert(ulid.Make(), storage.User{Username: "a"}))
+	id := ulid.Make()
+	require.NoError(t, st.users.insert(id, storage.User{ID: id, Username: "b"}))
+	u, _ := st.users.get(id)
+	u.Username = "c"
+	require.NoError(t, st.users.update(id, u))
+	require.ErrorIs(t, st.users.insert(ulid.Make(), storage.User{Username: "c"}), storage.ErrConflict)
+	st.j.rollback(m)
+
+	require.Empty(t, st.users.rows)
+	for _, name := range []string{"a", "b", "c"} {
+		_, ok := st.users.find(uqUsername, name)
+		require.False(t, ok, name)
+	}
+}
+
+func netipAddr() netip.Addr { return netip.MustParseAddr("192.0.2.7") }
