@@ -28,12 +28,12 @@ func TestReadmeJobTableMatchesJobs(t *testing.T) {
 	for i, j := range jobs {
 		cells := strings.Split(rows[i], "|")
 		require.Equal(t, j.Name, strings.TrimSpace(cells[1]), "row %d", i+1)
-		require.Equal(t, days(j.Retention), strings.TrimSpace(cells[2]), j.Name)
+		require.Equal(t, retentionCell(j.Retention), strings.TrimSpace(cells[2]), j.Name)
 		require.Equal(t, "`"+j.Cadence+"`", strings.TrimSpace(cells[3]), j.Name)
 	}
 }
 
-func days(d time.Duration) string {
+func retentionCell(d time.Duration) string {
 	if d%(24*time.Hour) == 0 {
 		return fmt.Sprintf("%dd", d/(24*time.Hour))
 	}
