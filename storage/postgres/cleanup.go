@@ -1,0 +1,100 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/masstore/masstore/internal/ulidx"
+	"github.com/masstore/masstore/storage"
+)
+
+// cleanupResult ends every cleanup statement. The statement's CTEs are
+// `candidates` (columns id and t, t NULL for ULID-age cleanups; the rows the
+// batch examined, in order, locked FOR UPDATE SKIP LOCKED) and `deleted`
+// (one row per row deleted or IP cleared). It yields exactly one row, also
+// when there is no candidate: scanned, affected, and the last candidate.
+const cleanupResult = `
+SELECT (SELECT count(*) FROM candidates), (SELECT count(*) FROM deleted), last.t, last.id
+FROM (SELECT 1) AS one
+LEFT JOIN (SELECT t, id FROM candidates ORDER BY t DESC, id DESC LIMIT 1) AS last ON true`
+
+// timeCleanup runs a cleanup ordered by (time, id). Its query takes $1 the
+// horizon (rows qualify when their time is < $1), $2 and $3 the cursor's
+// time and ID (rows come strictly after), $4 the limit.
+func timeCleanup(ctx context.Context, ext sqlx.ExtContext, name, query string, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
+	if limit < 1 {
+		return storage.Batch{}, fmt.Errorf("%s: limit %d: %w", name, limit, storage.ErrInvalidArgument)
+	}
+	return runCleanup(ctx, ext, name, query, after,
+		storage.Horizon(before), storage.Timestamp(after.Time), key(after.ID), limit)
+}
+
+// ulidCleanup runs a cleanup by ULID age, ordered by ID. Its query takes $1
+// the horizon ID (rows qualify when their ID is < $1), $2 the cursor's ID
+// (rows come strictly after), $3 the limit.
+func ulidCleanup(ctx context.Context, ext sqlx.ExtContext, name, query string, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
+	if limit < 1 {
+		return storage.Batch{}, fmt.Errorf("%s: limit %d: %w", name, limit, storage.ErrInvalidArgument)
+	}
+	return runCleanup(ctx, ext, name, query, after,
+		key(ulidx.Horizon(before)), key(after.ID), limit)
+}
+
+func runCleanup(ctx context.Context, ext sqlx.ExtContext, name, query string, after storage.Cursor, args ...any) (storage.Batch, error) {
+	var (
+		b        storage.Batch
+		lastTime *time.Time
+		lastID   ulid.ULID
+	)
+	err := ext.QueryRowxContext(ctx, query, args...).
+		Scan(&b.Scanned, &b.Affected, nullTimeCol{&lastTime}, idCol{&lastID})
+	if err != nil {
+		return storage.Batch{}, fmt.Errorf("%s: %w", name, translateDelete(err))
+	}
+	b.Cursor = after
+	if b.Scanned > 0 {
+		b.Cursor = storage.Cursor{ID: lastID}
+		if lastTime != nil {
+			b.Cursor.Time = *lastTime
+		}
+	}
+	return b, nil
+}
+
+// count runs a counting query whose $1 is the horizon.
+func count(ctx context.Context, ext sqlx.ExtContext, name, query string, horizon any) (int, error) {
+	var n int
+	if err := ext.QueryRowxContext(ctx, query, horizon).Scan(&n); err != nil {
+		return 0, fmt.Errorf("%s: %w", name, translate(err))
+	}
+	return n, nil
+}
+
+// clearIPsQuery returns the statement clearing the IPs of table's rows last
+// active before the horizon, ordered by (last_active_at, id), through the
+// table's partial index on last_active_at.
+func clearIPsQuery(table, idColumn string) string {
+	return `
+WITH candidates AS MATERIALIZED (
+	SELECT ` + idColumn + ` AS id, last_active_at AS t FROM ` + table + `
+	WHERE last_active_ip IS NOT NULL AND last_active_at IS NOT NULL
+	  AND last_active_at < $1 AND (last_active_at, ` + idColumn + `) > ($2, $3)
+	ORDER BY last_active_at, ` + idColumn + `
+	LIMIT $4
+	FOR UPDATE SKIP LOCKED
+), deleted AS (
+	UPDATE ` + table + ` SET last_active_ip = NULL
+	WHERE ` + idColumn + ` IN (SELECT id FROM candidates)
+	RETURNING 1
+)` + cleanupResult
+}
+
+// countStaleIPsQuery returns the count matching clearIPsQuery's candidates.
+func countStaleIPsQuery(table string) string {
+	return `SELECT count(*) FROM ` + table + `
+	WHERE last_active_ip IS NOT NULL AND last_active_at IS NOT NULL AND last_active_at < $1`
+}

@@ -1,0 +1,16 @@
+// Package postgres is the PostgreSQL backend of package storage, on the schema
+// of Matrix Authentication Service (see package schema), through sqlx and
+// lib/pq.
+//
+// [New] returns a [Store] on a connection pool. [NewRepository] works on a
+// *sqlx.DB or on a *sqlx.Tx the caller manages, and [Transact] runs a
+// function in one transaction. Operations that take several statements run
+// in a transaction of their own on a pool and inside the caller's
+// transaction on a *sqlx.Tx.
+//
+// Every cleanup batch is a single statement: its candidates are picked with
+// FOR UPDATE SKIP LOCKED through the table's cleanup index, and the rows
+// that reference them are deleted or nulled by sibling data-modifying CTEs,
+// so a batch is atomic, short, and never counted twice by concurrent
+// replicas.
+package postgres

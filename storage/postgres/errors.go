@@ -1,0 +1,63 @@
+package postgres
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/lib/pq"
+
+	"github.com/masstore/masstore/storage"
+)
+
+// SQLSTATE codes the backend maps onto storage's sentinels.
+const (
+	codeUniqueViolation     = "23505"
+	codeForeignKeyViolation = "23503"
+)
+
+// translate maps a driver error of a read, insert or update onto the storage
+// sentinels, keeping the driver error in the chain so that callers can still
+// see the constraint it names:
+//
+//   - no rows: ErrNotFound;
+//   - a unique violation: ErrConflict;
+//   - a foreign-key violation: ErrNotFound (an insert or update named a row
+//     that does not exist).
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: %w", storage.ErrNotFound, err)
+	}
+	switch sqlState(err) {
+	case codeUniqueViolation:
+		return fmt.Errorf("%w: %w", storage.ErrConflict, err)
+	case codeForeignKeyViolation:
+		return fmt.Errorf("%w: %w", storage.ErrNotFound, err)
+	}
+	return err
+}
+
+// translateDelete maps a driver error of a cleanup. A foreign-key violation
+// there means a row still references one the batch deletes: a defect of the
+// statement, not a missing row, so it is passed through unmapped.
+func translateDelete(err error) error {
+	if err == nil || sqlState(err) == codeForeignKeyViolation {
+		return err
+	}
+	return translate(err)
+}
+
+// sqlState returns the SQLSTATE of a PostgreSQL error, or "".
+func sqlState(err error) string {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		return string(pqErr.Code)
+	}
+	return ""
+}
+
+// isNotFound reports whether err is (or wraps) ErrNotFound.
+func isNotFound(err error) bool { return errors.Is(err, storage.ErrNotFound) }
