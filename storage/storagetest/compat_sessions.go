@@ -338,6 +338,14 @@ func testCompatSessions(t *testing.T, f Factory) {
 		require.ErrorIs(t, err, storage.ErrConflict)
 	})
 
+	t.Run("AddSSOLoginEmptyTokenIsInvalidArgument", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, f)
+
+		_, err := b.store.CompatSessions().AddSSOLogin(b.ctx, b.clock, "", "https://app.example.org/cb")
+		require.ErrorIs(t, err, storage.ErrInvalidArgument)
+	})
+
 	t.Run("FindSSOLoginUnknownIsNotFound", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, f)

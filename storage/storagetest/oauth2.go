@@ -712,6 +712,17 @@ func testOAuth2DeviceCodeGrants(t *testing.T, f Factory) {
 		require.ErrorIs(t, err, storage.ErrConflict, "user code taken")
 	})
 
+	t.Run("AddEmptyCodeIsInvalidArgument", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, f)
+		client := mustClient(t, b.store, b.clock)
+
+		_, err := b.store.OAuth2Grants().AddDeviceCodeGrant(b.ctx, b.clock, client, "openid", "", "USER-X", time.Minute, ipA, "tv")
+		require.ErrorIs(t, err, storage.ErrInvalidArgument, "empty device code")
+		_, err = b.store.OAuth2Grants().AddDeviceCodeGrant(b.ctx, b.clock, client, "openid", "dev_x", "", time.Minute, ipA, "tv")
+		require.ErrorIs(t, err, storage.ErrInvalidArgument, "empty user code")
+	})
+
 	t.Run("LookupUnknownIsNotFound", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, f)

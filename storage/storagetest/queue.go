@@ -64,6 +64,14 @@ func testQueueWorkers(t *testing.T, f Factory) {
 		require.Equal(t, w, got)
 	})
 
+	t.Run("EnqueueInvalidJSONIsInvalidArgument", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, f)
+
+		_, err := b.store.Queue().Enqueue(b.ctx, b.clock, "q", json.RawMessage(`{"unterminated"`))
+		require.ErrorIs(t, err, storage.ErrInvalidArgument)
+	})
+
 	t.Run("ScheduleJobUnknownScheduleIsNotFound", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, f)
@@ -378,6 +386,14 @@ func testQueueJobs(t *testing.T, f Factory) {
 		}
 	})
 
+	t.Run("PromoteScheduledLimitBelowOneIsInvalidArgument", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, f)
+
+		_, err := b.store.Queue().PromoteScheduled(b.ctx, b.clock, 0)
+		require.ErrorIs(t, err, storage.ErrInvalidArgument)
+	})
+
 	t.Run("ConcurrentEnqueueKeepsEveryJob", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, f)
@@ -464,6 +480,17 @@ func testQueueReserve(t *testing.T, f Factory) {
 			}
 			require.Equal(t, want, gotIDs)
 		}
+	})
+
+	t.Run("ReserveNBelowOneIsInvalidArgument", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, f)
+		w := mustWorker(t, b.store, b.clock)
+		j := mustJob(t, b.store, b.clock, "q")
+
+		_, err := b.store.Queue().Reserve(b.ctx, b.clock, w, []string{"q"}, 0)
+		require.ErrorIs(t, err, storage.ErrInvalidArgument)
+		requireJob(t, j, lookupJob(t, b, j.ID))
 	})
 
 	t.Run("ReservePromotedJob", func(t *testing.T) {

@@ -127,6 +127,15 @@ func testRecovery(t *testing.T, f Factory) {
 		require.ErrorIs(t, err, storage.ErrNotFound)
 	})
 
+	t.Run("AddTicketEmptyIsInvalidArgument", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, f)
+		email := mustEmail(t, b.store, b.clock, mustUser(t, b.store, b.clock))
+
+		_, err := b.store.Recovery().AddTicket(b.ctx, b.clock, mustRecoverySession(t, b.store, b.clock), email, "", time.Hour)
+		require.ErrorIs(t, err, storage.ErrInvalidArgument)
+	})
+
 	t.Run("FindTicketUnknownIsNotFound", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, f)

@@ -31,6 +31,14 @@ func testRegistrationFlow(t *testing.T, f Factory) {
 		require.Equal(t, r, got)
 	})
 
+	t.Run("AddEmptyUsernameIsInvalidArgument", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, f)
+
+		_, err := b.store.Registrations().Add(b.ctx, b.clock, "", ipA, "Firefox")
+		require.ErrorIs(t, err, storage.ErrInvalidArgument)
+	})
+
 	t.Run("TimesAreUTCMicroseconds", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, f)
@@ -240,6 +248,15 @@ func testEmailAuthentications(t *testing.T, f Factory) {
 		require.ErrorIs(t, err, storage.ErrConflict)
 		_, err = b.store.Registrations().AddEmailAuthenticationCode(b.ctx, b.clock, other, c.Code, time.Hour)
 		require.NoError(t, err, "the same code for another authentication")
+	})
+
+	t.Run("AddEmptyCodeIsInvalidArgument", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, f)
+		a := mustEmailAuthentication(t, b.store, b.clock, nil, mustRegistration(t, b.store, b.clock))
+
+		_, err := b.store.Registrations().AddEmailAuthenticationCode(b.ctx, b.clock, a, "", time.Hour)
+		require.ErrorIs(t, err, storage.ErrInvalidArgument)
 	})
 
 	t.Run("AddCodeUnknownAuthenticationIsNotFound", func(t *testing.T) {

@@ -254,6 +254,14 @@ func testUpstreamSessions(t *testing.T, f Factory) {
 		require.ErrorIs(t, err, storage.ErrConflict)
 	})
 
+	t.Run("AddEmptyStateIsInvalidArgument", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, f)
+
+		_, err := b.store.UpstreamOAuth().AddSession(b.ctx, b.clock, mustProvider(t, b.store, b.clock, storage.LogoutAll), "", "nonce")
+		require.ErrorIs(t, err, storage.ErrInvalidArgument)
+	})
+
 	t.Run("AddUnknownProviderIsNotFound", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, f)
