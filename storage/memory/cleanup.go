@@ -124,11 +124,3 @@ func lastActive(ip netip.Addr, at *time.Time) *time.Time {
 	}
 	return at
 }
-
-// checkIP rejects an address PostgreSQL's inet cannot hold (one with a zone).
-func checkIP(ip netip.Addr) error {
-	if ip.Zone() != "" {
-		return fmt.Errorf("ip %s has a zone: %w", ip, storage.ErrInvalidArgument)
-	}
-	return nil
-}

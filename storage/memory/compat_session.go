@@ -352,20 +352,7 @@ func (r compatSessions) CleanupAbandonedSSOLogins(ctx context.Context, after sto
 // finishCompatSessions finishes the unfinished sessions match selects and
 // returns their IDs.
 func (st *state) finishCompatSessions(now time.Time, match func(storage.CompatSession) bool) ([]ulid.ULID, error) {
-	var done []ulid.ULID
-	for id, s := range st.compatSessions.rows {
-		if s.FinishedAt == nil && match(s) {
-			done = append(done, id)
-		}
-	}
-	for _, id := range done {
-		s := st.compatSessions.rows[id]
-		s.FinishedAt = timeRef(now)
-		if err := st.compatSessions.update(id, s); err != nil {
-			return nil, err
-		}
-	}
-	return done, nil
+	return finishWhere(st.compatSessions, now, func(s *storage.CompatSession) **time.Time { return &s.FinishedAt }, match)
 }
 
 // mustCompatSession returns the stored row of session.

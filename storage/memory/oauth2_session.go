@@ -197,20 +197,7 @@ func (r oauth2Sessions) CountStaleIPs(ctx context.Context, before time.Time) (in
 // finishOAuth2Sessions finishes the unfinished sessions match selects and
 // returns their IDs.
 func (st *state) finishOAuth2Sessions(now time.Time, match func(storage.OAuth2Session) bool) ([]ulid.ULID, error) {
-	var done []ulid.ULID
-	for id, s := range st.oauth2Sessions.rows {
-		if s.FinishedAt == nil && match(s) {
-			done = append(done, id)
-		}
-	}
-	for _, id := range done {
-		s := st.oauth2Sessions.rows[id]
-		s.FinishedAt = timeRef(now)
-		if err := st.oauth2Sessions.update(id, s); err != nil {
-			return nil, err
-		}
-	}
-	return done, nil
+	return finishWhere(st.oauth2Sessions, now, func(s *storage.OAuth2Session) **time.Time { return &s.FinishedAt }, match)
 }
 
 // mustClient returns the stored row of client.

@@ -23,6 +23,9 @@ func (r registrations) Add(ctx context.Context, clock storage.Clock, username st
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
+		if username == "" {
+			return nil, fmt.Errorf("%s: empty username: %w", op, storage.ErrInvalidArgument)
+		}
 		if err := checkIP(ip); err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
@@ -47,7 +50,7 @@ func (r registrations) Lookup(ctx context.Context, id ulid.ULID) (*storage.Regis
 
 // SetEmailAuthentication records the email authentication of the registration.
 func (r registrations) SetEmailAuthentication(ctx context.Context, registration *storage.Registration, auth *storage.EmailAuthentication) (*storage.Registration, error) {
-	return r.change(ctx, nil, "set registration email authentication", registration, func(st *state, g *storage.Registration, _ time.Time) error {
+	return r.change(ctx, "set registration email authentication", registration, func(st *state, g *storage.Registration) error {
 		a, err := mustEmailAuth(st, auth)
 		if err != nil {
 			return err
@@ -59,7 +62,7 @@ func (r registrations) SetEmailAuthentication(ctx context.Context, registration 
 
 // SetUpstreamSession records the upstream login the registration came from.
 func (r registrations) SetUpstreamSession(ctx context.Context, registration *storage.Registration, upstream *storage.UpstreamOAuthSession) (*storage.Registration, error) {
-	return r.change(ctx, nil, "set registration upstream session", registration, func(st *state, g *storage.Registration, _ time.Time) error {
+	return r.change(ctx, "set registration upstream session", registration, func(st *state, g *storage.Registration) error {
 		u, err := mustUpstreamSession(st, upstream)
 		if err != nil {
 			return err
@@ -71,10 +74,11 @@ func (r registrations) SetUpstreamSession(ctx context.Context, registration *sto
 
 // Complete marks it completed.
 func (r registrations) Complete(ctx context.Context, clock storage.Clock, registration *storage.Registration) (*storage.Registration, error) {
-	if clock == nil {
-		return nil, fmt.Errorf("complete registration: nil clock: %w", storage.ErrInvalidArgument)
-	}
-	return r.change(ctx, clock, "complete registration", registration, func(_ *state, g *storage.Registration, now time.Time) error {
+	return r.change(ctx, "complete registration", registration, func(_ *state, g *storage.Registration) error {
+		now, err := now(clock)
+		if err != nil {
+			return err
+		}
 		if g.CompletedAt != nil {
 			return storage.ErrAlreadyFinished
 		}
@@ -83,14 +87,9 @@ func (r registrations) Complete(ctx context.Context, clock storage.Clock, regist
 	})
 }
 
-// change applies change to the stored registration; clock may be nil when
-// change needs no time.
-func (r registrations) change(ctx context.Context, clock storage.Clock, op string, registration *storage.Registration, change func(*state, *storage.Registration, time.Time) error) (*storage.Registration, error) {
+// change applies change to the stored registration.
+func (r registrations) change(ctx context.Context, op string, registration *storage.Registration, change func(*state, *storage.Registration) error) (*storage.Registration, error) {
 	return mutate(r.repo, ctx, func(st *state) (*storage.Registration, error) {
-		var now time.Time
-		if clock != nil {
-			now = storage.Now(clock)
-		}
 		if registration == nil {
 			return nil, fmt.Errorf("%s: nil registration: %w", op, storage.ErrInvalidArgument)
 		}
@@ -98,7 +97,7 @@ func (r registrations) change(ctx context.Context, clock storage.Clock, op strin
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
-		if err := change(st, &g, now); err != nil {
+		if err := change(st, &g); err != nil {
 			return nil, fmt.Errorf("%s %s: %w", op, g.ID, err)
 		}
 		if err := st.registrations.update(g.ID, g); err != nil {

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -184,6 +185,14 @@ func now(clock storage.Clock) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("nil clock: %w", storage.ErrInvalidArgument)
 	}
 	return storage.Now(clock), nil
+}
+
+// checkIP rejects an address PostgreSQL's inet cannot hold (one with a zone).
+func checkIP(ip netip.Addr) error {
+	if ip.Zone() != "" {
+		return fmt.Errorf("ip %s has a zone: %w", ip, storage.ErrInvalidArgument)
+	}
+	return nil
 }
 
 // timeRef returns a pointer to a copy of t.

@@ -2,6 +2,9 @@ package memory
 
 import (
 	"fmt"
+	"time"
+
+	"github.com/oklog/ulid/v2"
 
 	"github.com/masstore/masstore/storage"
 )
@@ -155,4 +158,23 @@ func (t *table[K, V]) set(k K, v V, present bool) {
 			u.m[key] = k
 		}
 	}
+}
+
+// finishWhere sets the finished time, reached through finished, of the rows
+// of t that match selects and have none yet; it returns their IDs.
+func finishWhere[V any](t *table[ulid.ULID, V], now time.Time, finished func(*V) **time.Time, match func(V) bool) ([]ulid.ULID, error) {
+	var done []ulid.ULID
+	for id, v := range t.rows {
+		if *finished(&v) == nil && match(v) {
+			done = append(done, id)
+		}
+	}
+	for _, id := range done {
+		v := t.rows[id]
+		*finished(&v) = timeRef(now)
+		if err := t.update(id, v); err != nil {
+			return nil, err
+		}
+	}
+	return done, nil
 }

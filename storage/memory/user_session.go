@@ -263,20 +263,7 @@ func (st *state) insertAuthentication(a storage.Authentication) error {
 // finishUserSessions finishes the unfinished sessions match selects and
 // returns their IDs.
 func (st *state) finishUserSessions(now time.Time, match func(storage.UserSession) bool) ([]ulid.ULID, error) {
-	var done []ulid.ULID
-	for id, s := range st.userSessions.rows {
-		if s.FinishedAt == nil && match(s) {
-			done = append(done, id)
-		}
-	}
-	for _, id := range done {
-		s := st.userSessions.rows[id]
-		s.FinishedAt = timeRef(now)
-		if err := st.userSessions.update(id, s); err != nil {
-			return nil, err
-		}
-	}
-	return done, nil
+	return finishWhere(st.userSessions, now, func(s *storage.UserSession) **time.Time { return &s.FinishedAt }, match)
 }
 
 // mustUserSession returns the stored row of session.
