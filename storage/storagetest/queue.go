@@ -215,7 +215,7 @@ func testQueueJobs(t *testing.T, f Factory) {
 		requireNewID(t, b.clock, j.ID)
 		requireJob(t, &storage.Job{
 			ID: j.ID, Queue: "emails", Payload: json.RawMessage(`{"n":[1,2],"to":"alice"}`),
-			Status: storage.JobAvailable, CreatedAt: Epoch, Attempt: j.Attempt,
+			Status: storage.JobAvailable, CreatedAt: Epoch, Attempt: 0,
 		}, j)
 		requireJob(t, j, lookupJob(t, b, j.ID))
 	})
@@ -241,7 +241,7 @@ func testQueueJobs(t *testing.T, f Factory) {
 		requireNewID(t, b.clock, j.ID)
 		requireJob(t, &storage.Job{
 			ID: j.ID, Queue: "cleanup", Payload: json.RawMessage(`{"job":"x"}`), Status: storage.JobScheduled,
-			CreatedAt: Epoch, ScheduledAt: &when, ScheduleName: "cleanup-x", Attempt: j.Attempt,
+			CreatedAt: Epoch, ScheduledAt: &when, ScheduleName: "cleanup-x", Attempt: 0,
 		}, j)
 		requireJob(t, j, lookupJob(t, b, j.ID))
 	})
@@ -589,6 +589,19 @@ func testQueueRetry(t *testing.T, f Factory) {
 		want := *j
 		want.NextAttemptID = next.ID
 		requireJob(t, &want, lookupJob(t, b, j.ID))
+	})
+
+	t.Run("RetryWithoutDelayIsAvailable", func(t *testing.T) {
+		t.Parallel()
+		b, j := failed(t)
+
+		next, err := b.store.Queue().RetryJob(b.ctx, b.clock, j, 0)
+		require.NoError(t, err)
+		requireJob(t, &storage.Job{
+			ID: next.ID, Queue: j.Queue, Payload: j.Payload, Status: storage.JobAvailable,
+			CreatedAt: Epoch, Attempt: j.Attempt + 1, ScheduleName: j.ScheduleName,
+		}, next)
+		requireJob(t, next, lookupJob(t, b, next.ID))
 	})
 
 	t.Run("RetryLostJob", func(t *testing.T) {

@@ -252,6 +252,19 @@ func testUserSessions(t *testing.T, f Factory) {
 		require.Equal(t, []*storage.Authentication{a}, auths)
 	})
 
+	t.Run("AuthenticateWithUnknownUpstreamIsNotFound", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, f)
+		s := mustUserSession(t, b.store, b.clock, mustUser(t, b.store, b.clock))
+		p := mustProvider(t, b.store, b.clock, storage.LogoutAll)
+		completed := b.clock.Now()
+
+		_, err := b.store.UserSessions().AuthenticateWithUpstream(b.ctx, b.clock, s, &storage.UpstreamOAuthSession{
+			ID: unknownID(b.clock), ProviderID: p.ID, State: "x", CompletedAt: &completed, Claims: &storage.IDTokenClaims{Sub: "s"},
+		})
+		require.ErrorIs(t, err, storage.ErrNotFound)
+	})
+
 	t.Run("AuthenticateWithUpstreamKeepsFirstLink", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, f)
