@@ -50,12 +50,12 @@ func cloneSSOLogin(v storage.CompatSSOLogin) *storage.CompatSSOLogin {
 }
 
 func cloneOAuth2Client(v storage.OAuth2Client) *storage.OAuth2Client {
-	v.RedirectURIs = slices.Clone(v.RedirectURIs)
+	v.RedirectURIs = textArray(v.RedirectURIs)
 	return &v
 }
 
 func cloneOAuth2Session(v storage.OAuth2Session) *storage.OAuth2Session {
-	v.Scope = slices.Clone(v.Scope)
+	v.Scope = textArray(v.Scope)
 	v.FinishedAt, v.LastActiveAt = ptr(v.FinishedAt), ptr(v.LastActiveAt)
 	return &v
 }

@@ -82,16 +82,13 @@ func (r compatSessions) RecordActivity(ctx context.Context, clock storage.Clock,
 		if err != nil {
 			return fmt.Errorf("record compat session activity: %w", err)
 		}
-		if err := checkIP(ip); err != nil {
-			return fmt.Errorf("record compat session activity: %w", err)
-		}
 		s, err := st.compatSessions.must(id)
 		if err != nil {
 			return fmt.Errorf("record compat session activity: %w", err)
 		}
 		s.LastActiveAt = timeRef(now)
 		if ip.IsValid() {
-			s.LastActiveIP = ip
+			s.LastActiveIP = inet(ip)
 		}
 		return st.compatSessions.update(s.ID, s)
 	})

@@ -116,16 +116,13 @@ func (r oauth2Grants) AddDeviceCodeGrant(ctx context.Context, clock storage.Cloc
 		if deviceCode == "" || userCode == "" {
 			return nil, fmt.Errorf("%s: empty code: %w", op, storage.ErrInvalidArgument)
 		}
-		if err := checkIP(ip); err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
 		c, err := mustClient(st, client)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
 		g := storage.OAuth2DeviceCodeGrant{
 			ID: ulidx.New(now), ClientID: c.ID, Scope: scope, DeviceCode: deviceCode, UserCode: userCode,
-			CreatedAt: now, ExpiresAt: storage.Timestamp(now.Add(expiresIn)), IPAddress: ip, UserAgent: userAgent,
+			CreatedAt: now, ExpiresAt: storage.Timestamp(now.Add(expiresIn)), IPAddress: inet(ip), UserAgent: userAgent,
 		}
 		if err := st.deviceGrants.insert(g.ID, g); err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)

@@ -23,7 +23,7 @@ func (r oauth2Clients) Add(ctx context.Context, clock storage.Clock, name string
 		if err != nil {
 			return nil, fmt.Errorf("add OAuth 2.0 client: %w", err)
 		}
-		c := storage.OAuth2Client{ID: ulidx.New(now), Name: name, RedirectURIs: slices.Clone(redirectURIs), CreatedAt: now}
+		c := storage.OAuth2Client{ID: ulidx.New(now), Name: name, RedirectURIs: textArray(redirectURIs), CreatedAt: now}
 		if err := st.oauth2Clients.insert(c.ID, c); err != nil {
 			return nil, fmt.Errorf("add OAuth 2.0 client: %w", err)
 		}
@@ -71,7 +71,7 @@ func (r oauth2Sessions) Add(ctx context.Context, clock storage.Clock, client *st
 		}
 		s := storage.OAuth2Session{
 			ID: ulidx.New(now), ClientID: c.ID, UserID: userID, UserSessionID: browserID,
-			Scope: slices.Clone(scope), CreatedAt: now,
+			Scope: textArray(scope), CreatedAt: now,
 		}
 		if err := st.oauth2Sessions.insert(s.ID, s); err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
@@ -122,16 +122,13 @@ func (r oauth2Sessions) RecordActivity(ctx context.Context, clock storage.Clock,
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
-		if err := checkIP(ip); err != nil {
-			return fmt.Errorf("%s: %w", op, err)
-		}
 		s, err := st.oauth2Sessions.must(id)
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
 		s.LastActiveAt = timeRef(now)
 		if ip.IsValid() {
-			s.LastActiveIP = ip
+			s.LastActiveIP = inet(ip)
 		}
 		return st.oauth2Sessions.update(s.ID, s)
 	})
@@ -214,4 +211,13 @@ func mustOAuth2Session(st *state, session *storage.OAuth2Session) (storage.OAuth
 		return storage.OAuth2Session{}, fmt.Errorf("nil OAuth 2.0 session: %w", storage.ErrInvalidArgument)
 	}
 	return st.oauth2Sessions.must(session.ID)
+}
+
+// textArray returns a copy of a text[] NOT NULL value: nil is stored as the
+// empty array, as PostgreSQL returns it.
+func textArray(v []string) []string {
+	if v == nil {
+		return []string{}
+	}
+	return slices.Clone(v)
 }

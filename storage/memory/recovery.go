@@ -23,10 +23,7 @@ func (r recovery) AddSession(ctx context.Context, clock storage.Clock, email, us
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
-		if err := checkIP(ip); err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		s := storage.RecoverySession{ID: ulidx.New(now), Email: email, UserAgent: userAgent, IPAddress: ip, Locale: locale, CreatedAt: now}
+		s := storage.RecoverySession{ID: ulidx.New(now), Email: email, UserAgent: userAgent, IPAddress: inet(ip), Locale: locale, CreatedAt: now}
 		if err := st.recoverySessions.insert(s.ID, s); err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}

@@ -26,10 +26,7 @@ func (r registrations) Add(ctx context.Context, clock storage.Clock, username st
 		if username == "" {
 			return nil, fmt.Errorf("%s: empty username: %w", op, storage.ErrInvalidArgument)
 		}
-		if err := checkIP(ip); err != nil {
-			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		g := storage.Registration{ID: ulidx.New(now), Username: username, IPAddress: ip, UserAgent: userAgent, CreatedAt: now}
+		g := storage.Registration{ID: ulidx.New(now), Username: username, IPAddress: inet(ip), UserAgent: userAgent, CreatedAt: now}
 		if err := st.registrations.insert(g.ID, g); err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}

@@ -187,13 +187,9 @@ func now(clock storage.Clock) (time.Time, error) {
 	return storage.Now(clock), nil
 }
 
-// checkIP rejects an address PostgreSQL's inet cannot hold (one with a zone).
-func checkIP(ip netip.Addr) error {
-	if ip.Zone() != "" {
-		return fmt.Errorf("ip %s has a zone: %w", ip, storage.ErrInvalidArgument)
-	}
-	return nil
-}
+// inet drops an IP's zone, which PostgreSQL's inet cannot hold (the
+// PostgreSQL backend drops it too).
+func inet(ip netip.Addr) netip.Addr { return ip.WithZone("") }
 
 // timeRef returns a pointer to a copy of t.
 func timeRef(t time.Time) *time.Time { return &t }

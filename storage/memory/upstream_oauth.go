@@ -69,6 +69,9 @@ func (r upstreamOAuth) AddLink(ctx context.Context, clock storage.Clock, provide
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
+		if subject == "" {
+			return nil, fmt.Errorf("%s: empty subject: %w", op, storage.ErrInvalidArgument)
+		}
 		p, err := mustProvider(st, provider)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)

@@ -89,16 +89,13 @@ func (r userSessions) RecordActivity(ctx context.Context, clock storage.Clock, i
 		if err != nil {
 			return fmt.Errorf("record browser session activity: %w", err)
 		}
-		if err := checkIP(ip); err != nil {
-			return fmt.Errorf("record browser session activity: %w", err)
-		}
 		s, err := st.userSessions.must(id)
 		if err != nil {
 			return fmt.Errorf("record browser session activity: %w", err)
 		}
 		s.LastActiveAt = timeRef(now)
 		if ip.IsValid() {
-			s.LastActiveIP = ip
+			s.LastActiveIP = inet(ip)
 		}
 		return st.userSessions.update(s.ID, s)
 	})
@@ -130,8 +127,9 @@ func (r userSessions) AuthenticateWithPassword(ctx context.Context, clock storag
 	})
 }
 
-// AuthenticateWithUpstream records an authentication through a completed
-// upstream login and links the login to the session.
+// AuthenticateWithUpstream records an authentication through an upstream
+// login and links the login to the session. Like the PostgreSQL backend, it
+// does not check that the login was completed.
 func (r userSessions) AuthenticateWithUpstream(ctx context.Context, clock storage.Clock, session *storage.UserSession, upstream *storage.UpstreamOAuthSession) (*storage.Authentication, error) {
 	return mutate(r.repo, ctx, func(st *state) (*storage.Authentication, error) {
 		const op = "authenticate browser session with upstream login"
@@ -146,9 +144,6 @@ func (r userSessions) AuthenticateWithUpstream(ctx context.Context, clock storag
 		u, err := mustUpstreamSession(st, upstream)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
-		}
-		if u.CompletedAt == nil {
-			return nil, fmt.Errorf("%s: upstream session %s not completed: %w", op, u.ID, storage.ErrInvalidState)
 		}
 		a := storage.Authentication{ID: ulidx.New(now), UserSessionID: s.ID, UpstreamSessionID: u.ID, CreatedAt: now}
 		if err := st.insertAuthentication(a); err != nil {
