@@ -16,8 +16,10 @@ package pgtest
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -52,15 +54,24 @@ var (
 	templateName string
 	templateErr  error
 
-	// createMu serialises CREATE DATABASE ... TEMPLATE, which fails when
-	// another session is connected to the template.
-	createMu sync.Mutex
-	counter  atomic.Int64
+	counter atomic.Int64
+
+	// pool holds migrated databases that finished tests emptied and gave
+	// back: reusing one costs a TRUNCATE instead of a CREATE DATABASE.
+	poolMu sync.Mutex
+	pool   []*Database
 )
 
 // Main runs the package's tests and then stops the throwaway cluster, if one
-// was started. Call it from TestMain.
+// was started. Call it from TestMain. Unless -parallel is given, it lets 8
+// parallel tests run at once: they mostly wait on PostgreSQL.
 func Main(m *testing.M) {
+	flag.Parse()
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
+	if !parallelSet {
+		_ = flag.Set("test.parallel", "8")
+	}
 	code := m.Run()
 	if srv != nil {
 		srv.stop()
@@ -75,7 +86,10 @@ func Empty(t testing.TB) *Database {
 	return s.create(t, "template0")
 }
 
-// Migrated returns a new database with every migration of package schema applied.
+// Migrated returns a database of its own with every migration of package
+// schema applied and no rows. When the test ends, the database is emptied and
+// reused by a later test, unless the test changed its schema: then it is
+// dropped.
 func Migrated(t testing.TB) *Database {
 	t.Helper()
 	s := get(t)
@@ -83,7 +97,35 @@ func Migrated(t testing.TB) *Database {
 	if templateErr != nil {
 		t.Fatalf("pgtest: migrate template database: %v", templateErr)
 	}
-	return s.create(t, templateName)
+	poolMu.Lock()
+	var db *Database
+	if n := len(pool); n > 0 {
+		db, pool = pool[n-1], pool[:n-1]
+	}
+	poolMu.Unlock()
+	if db == nil {
+		db = s.createDatabase(t, templateName)
+	}
+	t.Cleanup(func() { s.release(t, db) })
+	return db
+}
+
+// release empties db and gives it back to the pool, or drops it when its
+// schema is no longer the template's or it cannot be emptied.
+func (s *server) release(t testing.TB, db *Database) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	fp, err := fingerprint(ctx, db.DB)
+	if err == nil && fp == s.templateFingerprint {
+		_, err = db.DB.ExecContext(ctx, s.truncate)
+		if err == nil {
+			poolMu.Lock()
+			pool = append(pool, db)
+			poolMu.Unlock()
+			return
+		}
+	}
+	s.drop(t, db)
 }
 
 // AdminURL returns a URL of the server's maintenance database, for tests that
@@ -108,14 +150,20 @@ func get(t testing.TB) *server {
 	return srv
 }
 
+// create returns a new database copied from template, dropped when the test ends.
 func (s *server) create(t testing.TB, template string) *Database {
+	t.Helper()
+	db := s.createDatabase(t, template)
+	t.Cleanup(func() { s.drop(t, db) })
+	return db
+}
+
+func (s *server) createDatabase(t testing.TB, template string) *Database {
 	t.Helper()
 	name := fmt.Sprintf("masstore_test_%d_%d", os.Getpid(), counter.Add(1))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	createMu.Lock()
 	_, err := s.admin.ExecContext(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", pq.QuoteIdentifier(name), pq.QuoteIdentifier(template)))
-	createMu.Unlock()
 	if err != nil {
 		t.Fatalf("pgtest: create database: %v", err)
 	}
@@ -124,15 +172,31 @@ func (s *server) create(t testing.TB, template string) *Database {
 	if err != nil {
 		t.Fatalf("pgtest: open %s: %v", name, err)
 	}
-	t.Cleanup(func() {
-		db.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if _, err := s.admin.ExecContext(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", pq.QuoteIdentifier(name))); err != nil {
-			t.Errorf("pgtest: drop database %s: %v", name, err)
-		}
-	})
 	return &Database{Name: name, URL: url, DB: db}
+}
+
+func (s *server) drop(t testing.TB, db *Database) {
+	db.DB.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := s.admin.ExecContext(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", pq.QuoteIdentifier(db.Name))); err != nil {
+		t.Errorf("pgtest: drop database %s: %v", db.Name, err)
+	}
+}
+
+// fingerprint digests the schema of db's public schema: its tables, columns,
+// constraints, indexes and triggers.
+func fingerprint(ctx context.Context, db *sqlx.DB) (string, error) {
+	var fp string
+	err := db.GetContext(ctx, &fp, `
+		SELECT md5(string_agg(d, ';' ORDER BY d)) FROM (
+			SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' || coalesce(column_default, '') AS d
+			FROM information_schema.columns WHERE table_schema = 'public'
+			UNION ALL SELECT conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+			UNION ALL SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'
+			UNION ALL SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal
+		) defs`)
+	return fp, err
 }
 
 func (s *server) migratedTemplate() (string, error) {
@@ -150,6 +214,14 @@ func (s *server) migratedTemplate() (string, error) {
 	if err := schema.Migrate(ctx, db.DB); err != nil {
 		return "", err
 	}
+	if s.templateFingerprint, err = fingerprint(ctx, db); err != nil {
+		return "", err
+	}
+	var tables []string
+	if err := db.SelectContext(ctx, &tables, `SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public' AND tablename <> $1 ORDER BY 1`, schema.DefaultTable); err != nil {
+		return "", err
+	}
+	s.truncate = "TRUNCATE " + strings.Join(tables, ", ")
 	s.templates = append(s.templates, name)
 	return name, nil
 }

@@ -25,6 +25,9 @@ type server struct {
 	dir       string // throwaway cluster's directory; empty for an external server
 	pgCtl     []string
 	templates []string
+	// templateFingerprint and truncate serve the pool of migrated databases.
+	templateFingerprint string
+	truncate            string
 }
 
 func start() (*server, error) {
@@ -153,6 +156,12 @@ func freePort() (int, error) {
 // stop drops the templates of an external server, or stops and removes the
 // throwaway cluster.
 func (s *server) stop() {
+	poolMu.Lock()
+	for _, db := range pool {
+		db.DB.Close()
+	}
+	pool = nil
+	poolMu.Unlock()
 	if s.admin != nil {
 		for _, name := range s.templates {
 			_, _ = s.admin.Exec("DROP DATABASE IF EXISTS " + pq.QuoteIdentifier(name) + " WITH (FORCE)")
