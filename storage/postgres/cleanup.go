@@ -88,7 +88,7 @@ WITH candidates AS MATERIALIZED (
 	FOR UPDATE SKIP LOCKED
 ), deleted AS (
 	UPDATE ` + table + ` SET last_active_ip = NULL
-	WHERE ` + idColumn + ` IN (SELECT id FROM candidates)
+	WHERE ` + idColumn + ` = ANY (ARRAY(SELECT id FROM candidates))
 	RETURNING 1
 )` + cleanupResult
 }

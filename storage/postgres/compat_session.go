@@ -292,13 +292,13 @@ WITH candidates AS MATERIALIZED (
 	LIMIT $4
 	FOR UPDATE SKIP LOCKED
 ), deleted_refresh_tokens AS (
-	DELETE FROM compat_refresh_tokens WHERE compat_session_id IN (SELECT id FROM candidates)
+	DELETE FROM compat_refresh_tokens WHERE compat_session_id = ANY (ARRAY(SELECT id FROM candidates))
 ), deleted_access_tokens AS (
-	DELETE FROM compat_access_tokens WHERE compat_session_id IN (SELECT id FROM candidates)
+	DELETE FROM compat_access_tokens WHERE compat_session_id = ANY (ARRAY(SELECT id FROM candidates))
 ), deleted_sso_logins AS (
-	DELETE FROM compat_sso_logins WHERE compat_session_id IN (SELECT id FROM candidates)
+	DELETE FROM compat_sso_logins WHERE compat_session_id = ANY (ARRAY(SELECT id FROM candidates))
 ), deleted AS (
-	DELETE FROM compat_sessions WHERE compat_session_id IN (SELECT id FROM candidates)
+	DELETE FROM compat_sessions WHERE compat_session_id = ANY (ARRAY(SELECT id FROM candidates))
 	RETURNING 1
 )` + cleanupResult
 
@@ -327,7 +327,7 @@ WITH candidates AS MATERIALIZED (
 	LIMIT $3
 	FOR UPDATE SKIP LOCKED
 ), deleted AS (
-	DELETE FROM compat_sso_logins WHERE compat_sso_login_id IN (SELECT id FROM candidates)
+	DELETE FROM compat_sso_logins WHERE compat_sso_login_id = ANY (ARRAY(SELECT id FROM candidates))
 	RETURNING 1
 )` + cleanupResult
 

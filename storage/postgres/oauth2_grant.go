@@ -201,7 +201,7 @@ WITH candidates AS MATERIALIZED (
 	LIMIT $3
 	FOR UPDATE SKIP LOCKED
 ), deleted AS (
-	DELETE FROM oauth2_authorization_grants WHERE oauth2_authorization_grant_id IN (SELECT id FROM candidates)
+	DELETE FROM oauth2_authorization_grants WHERE oauth2_authorization_grant_id = ANY (ARRAY(SELECT id FROM candidates))
 	RETURNING 1
 )` + cleanupResult
 
@@ -215,7 +215,7 @@ WITH candidates AS MATERIALIZED (
 	LIMIT $3
 	FOR UPDATE SKIP LOCKED
 ), deleted AS (
-	DELETE FROM oauth2_device_code_grant WHERE oauth2_device_code_grant_id IN (SELECT id FROM candidates)
+	DELETE FROM oauth2_device_code_grant WHERE oauth2_device_code_grant_id = ANY (ARRAY(SELECT id FROM candidates))
 	RETURNING 1
 )` + cleanupResult
 

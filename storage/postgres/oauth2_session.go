@@ -155,13 +155,13 @@ WITH candidates AS MATERIALIZED (
 	LIMIT $4
 	FOR UPDATE SKIP LOCKED
 ), deleted_refresh_tokens AS (
-	DELETE FROM oauth2_refresh_tokens WHERE oauth2_session_id IN (SELECT id FROM candidates)
+	DELETE FROM oauth2_refresh_tokens WHERE oauth2_session_id = ANY (ARRAY(SELECT id FROM candidates))
 ), deleted_access_tokens AS (
-	DELETE FROM oauth2_access_tokens WHERE oauth2_session_id IN (SELECT id FROM candidates)
+	DELETE FROM oauth2_access_tokens WHERE oauth2_session_id = ANY (ARRAY(SELECT id FROM candidates))
 ), deleted_authorization_grants AS (
-	DELETE FROM oauth2_authorization_grants WHERE oauth2_session_id IN (SELECT id FROM candidates)
+	DELETE FROM oauth2_authorization_grants WHERE oauth2_session_id = ANY (ARRAY(SELECT id FROM candidates))
 ), deleted AS (
-	DELETE FROM oauth2_sessions WHERE oauth2_session_id IN (SELECT id FROM candidates)
+	DELETE FROM oauth2_sessions WHERE oauth2_session_id = ANY (ARRAY(SELECT id FROM candidates))
 	RETURNING 1
 )` + cleanupResult
 

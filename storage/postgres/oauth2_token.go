@@ -191,7 +191,7 @@ WITH candidates AS MATERIALIZED (
 	LIMIT $4
 	FOR UPDATE SKIP LOCKED
 ), deleted AS (
-	DELETE FROM oauth2_access_tokens WHERE oauth2_access_token_id IN (SELECT id FROM candidates)
+	DELETE FROM oauth2_access_tokens WHERE oauth2_access_token_id = ANY (ARRAY(SELECT id FROM candidates))
 	RETURNING 1
 )` + cleanupResult
 }
@@ -221,7 +221,7 @@ WITH candidates AS MATERIALIZED (
 	LIMIT $4
 	FOR UPDATE SKIP LOCKED
 ), deleted AS (
-	DELETE FROM oauth2_refresh_tokens WHERE oauth2_refresh_token_id IN (SELECT id FROM candidates)
+	DELETE FROM oauth2_refresh_tokens WHERE oauth2_refresh_token_id = ANY (ARRAY(SELECT id FROM candidates))
 	RETURNING 1
 )` + cleanupResult
 
@@ -238,12 +238,12 @@ WITH candidates AS MATERIALIZED (
 	LIMIT $4
 	FOR UPDATE SKIP LOCKED
 ), deleted AS (
-	DELETE FROM oauth2_refresh_tokens WHERE oauth2_refresh_token_id IN (
+	DELETE FROM oauth2_refresh_tokens WHERE oauth2_refresh_token_id = ANY (ARRAY(
 		SELECT c.id FROM candidates c
 		WHERE c.next_id IS NULL
 		   OR EXISTS (SELECT 1 FROM oauth2_refresh_tokens n
 		              WHERE n.oauth2_refresh_token_id = c.next_id AND n.consumed_at IS NOT NULL)
-	)
+	))
 	RETURNING 1
 )` + cleanupResult
 

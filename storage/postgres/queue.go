@@ -95,7 +95,7 @@ func (r queue) ShutdownWorker(ctx context.Context, clock storage.Clock, worker *
 			RETURNING `+workerColumns+`
 		), lost AS (
 			UPDATE queue_jobs SET status = 'lost'
-			WHERE started_by IN (SELECT queue_worker_id FROM w) AND status = 'running'
+			WHERE started_by = (SELECT queue_worker_id FROM w) AND status = 'running'
 		)
 		SELECT `+workerColumns+` FROM w`, storage.Now(clock), key(worker.ID)))
 	if err == nil {
@@ -189,13 +189,13 @@ func (r queue) Reserve(ctx context.Context, clock storage.Clock, worker *storage
 	}
 	rows, err := r.ext.QueryxContext(ctx, `
 		UPDATE queue_jobs SET status = 'running', started_at = $1, started_by = $2
-		WHERE queue_job_id IN (
+		WHERE queue_job_id = ANY (ARRAY(
 			SELECT queue_job_id FROM queue_jobs
 			WHERE status = 'available' AND queue_name = ANY($3)
 			ORDER BY queue_job_id
 			LIMIT $4
 			FOR UPDATE SKIP LOCKED
-		)
+		))
 		RETURNING `+jobColumns, storage.Now(clock), key(worker.ID), pq.Array(queues), n)
 	if err != nil {
 		return nil, fmt.Errorf("reserve jobs for worker %s: %w", worker.ID, translate(err))
@@ -258,7 +258,7 @@ func (r queue) RetryJob(ctx context.Context, clock storage.Clock, job *storage.J
 			SELECT $2, queue_name, payload, metadata, $3, $4, $5, schedule_name, attempt + 1 FROM old
 			RETURNING `+jobColumns+`
 		), link AS (
-			UPDATE queue_jobs SET next_attempt_id = $2 WHERE queue_job_id IN (SELECT queue_job_id FROM old)
+			UPDATE queue_jobs SET next_attempt_id = $2 WHERE queue_job_id = (SELECT queue_job_id FROM old)
 		)
 		SELECT `+jobColumns+` FROM next`,
 		key(job.ID), key(ulidx.New(now)), now, string(status), timeArg(at)))
@@ -280,13 +280,13 @@ func (r queue) PromoteScheduled(ctx context.Context, clock storage.Clock, limit 
 	}
 	res, err := r.ext.ExecContext(ctx, `
 		UPDATE queue_jobs SET status = 'available'
-		WHERE queue_job_id IN (
+		WHERE queue_job_id = ANY (ARRAY(
 			SELECT queue_job_id FROM queue_jobs
 			WHERE status = 'scheduled' AND scheduled_at <= $1
 			ORDER BY scheduled_at, queue_job_id
 			LIMIT $2
 			FOR UPDATE SKIP LOCKED
-		)`, storage.Now(clock), limit)
+		))`, storage.Now(clock), limit)
 	if err != nil {
 		return 0, fmt.Errorf("promote scheduled jobs: %w", translate(err))
 	}
@@ -356,7 +356,7 @@ WITH candidates AS MATERIALIZED (
 	LIMIT $3
 	FOR UPDATE SKIP LOCKED
 ), deleted AS (
-	DELETE FROM queue_jobs WHERE queue_job_id IN (SELECT id FROM candidates)
+	DELETE FROM queue_jobs WHERE queue_job_id = ANY (ARRAY(SELECT id FROM candidates))
 	RETURNING 1
 )` + cleanupResult
 }
@@ -387,10 +387,10 @@ WITH candidates AS MATERIALIZED (
 	LIMIT $3
 	FOR UPDATE SKIP LOCKED
 ), deleted AS (
-	DELETE FROM queue_workers WHERE queue_worker_id IN (
+	DELETE FROM queue_workers WHERE queue_worker_id = ANY (ARRAY(
 		SELECT c.id FROM candidates c
 		WHERE NOT EXISTS (SELECT 1 FROM queue_jobs j WHERE j.started_by = c.id)
-	)
+	))
 	RETURNING 1
 )` + cleanupResult
 

@@ -123,7 +123,7 @@ WITH candidates AS MATERIALIZED (
 	LIMIT $3
 	FOR UPDATE SKIP LOCKED
 ), deleted AS (
-	DELETE FROM user_recovery_sessions WHERE user_recovery_session_id IN (SELECT id FROM candidates)
+	DELETE FROM user_recovery_sessions WHERE user_recovery_session_id = ANY (ARRAY(SELECT id FROM candidates))
 	RETURNING 1
 )` + cleanupResult
 

@@ -226,7 +226,7 @@ WITH candidates AS MATERIALIZED (
 	LIMIT $3
 	FOR UPDATE SKIP LOCKED
 ), deleted AS (
-	DELETE FROM user_registrations WHERE user_registration_id IN (SELECT id FROM candidates)
+	DELETE FROM user_registrations WHERE user_registration_id = ANY (ARRAY(SELECT id FROM candidates))
 	RETURNING 1
 )` + cleanupResult
 
@@ -240,7 +240,7 @@ WITH candidates AS MATERIALIZED (
 	LIMIT $3
 	FOR UPDATE SKIP LOCKED
 ), deleted AS (
-	DELETE FROM user_email_authentications WHERE user_email_authentication_id IN (SELECT id FROM candidates)
+	DELETE FROM user_email_authentications WHERE user_email_authentication_id = ANY (ARRAY(SELECT id FROM candidates))
 	RETURNING 1
 )` + cleanupResult
 

@@ -360,9 +360,9 @@ WITH candidates AS MATERIALIZED (
 	LIMIT $3
 	FOR UPDATE SKIP LOCKED
 ), deleted_sessions AS (
-	DELETE FROM upstream_oauth_authorization_sessions WHERE upstream_oauth_link_id IN (SELECT id FROM candidates)
+	DELETE FROM upstream_oauth_authorization_sessions WHERE upstream_oauth_link_id = ANY (ARRAY(SELECT id FROM candidates))
 ), deleted AS (
-	DELETE FROM upstream_oauth_links WHERE upstream_oauth_link_id IN (SELECT id FROM candidates)
+	DELETE FROM upstream_oauth_links WHERE upstream_oauth_link_id = ANY (ARRAY(SELECT id FROM candidates))
 	RETURNING 1
 )` + cleanupResult
 
@@ -379,7 +379,7 @@ WITH candidates AS MATERIALIZED (
 	FOR UPDATE SKIP LOCKED
 ), deleted AS (
 	DELETE FROM upstream_oauth_authorization_sessions
-	WHERE upstream_oauth_authorization_session_id IN (SELECT id FROM candidates)
+	WHERE upstream_oauth_authorization_session_id = ANY (ARRAY(SELECT id FROM candidates))
 	RETURNING 1
 )` + cleanupResult
 

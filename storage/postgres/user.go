@@ -84,13 +84,13 @@ func (r users) Deactivate(ctx context.Context, clock storage.Clock, user *storag
 			RETURNING `+userColumns+`
 		), browser AS (
 			UPDATE user_sessions SET finished_at = $1
-			WHERE user_id IN (SELECT user_id FROM u) AND finished_at IS NULL
+			WHERE user_id = (SELECT user_id FROM u) AND finished_at IS NULL
 		), compat AS (
 			UPDATE compat_sessions SET finished_at = $1
-			WHERE user_id IN (SELECT user_id FROM u) AND finished_at IS NULL
+			WHERE user_id = (SELECT user_id FROM u) AND finished_at IS NULL
 		), oauth2 AS (
 			UPDATE oauth2_sessions SET finished_at = $1
-			WHERE user_id IN (SELECT user_id FROM u) AND finished_at IS NULL
+			WHERE user_id = (SELECT user_id FROM u) AND finished_at IS NULL
 		)
 		SELECT `+userColumns+` FROM u`, storage.Now(clock), key(user.ID)))
 	if err == nil {

@@ -205,11 +205,11 @@ WITH candidates AS MATERIALIZED (
 	WHERE NOT EXISTS (SELECT 1 FROM compat_sessions cs WHERE cs.user_session_id = c.id)
 	  AND NOT EXISTS (SELECT 1 FROM oauth2_sessions os WHERE os.user_session_id = c.id)
 ), deleted_authentications AS (
-	DELETE FROM user_session_authentications WHERE user_session_id IN (SELECT id FROM deletable)
+	DELETE FROM user_session_authentications WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
 ), unlinked_device_grants AS (
-	UPDATE oauth2_device_code_grant SET user_session_id = NULL WHERE user_session_id IN (SELECT id FROM deletable)
+	UPDATE oauth2_device_code_grant SET user_session_id = NULL WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
 ), deleted AS (
-	DELETE FROM user_sessions WHERE user_session_id IN (SELECT id FROM deletable)
+	DELETE FROM user_sessions WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
 	RETURNING 1
 )` + cleanupResult
 

@@ -1,0 +1,201 @@
+package postgres
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/stretchr/testify/require"
+
+	"github.com/masstore/masstore/internal/pgtest"
+	"github.com/masstore/masstore/internal/ulidx"
+	"github.com/masstore/masstore/storage"
+)
+
+// planRows is how many rows each table gets: enough for the planner to
+// prefer an index over a sequential scan when the index is selective.
+const planRows = 20000
+
+// ulidAt is SQL for a ULID-like uuid whose time is the timestamptz ts;
+// g (the generate_series value) keeps the random part distinct.
+func ulidAt(ts string) string {
+	return `(lpad(to_hex((extract(epoch FROM ` + ts + `) * 1000)::bigint), 12, '0')
+		|| substr(md5(random()::text || g::text), 1, 20))::uuid`
+}
+
+// planFixture fills every cleaned table with planRows rows of which about
+// 1% qualify for its cleanup before planHorizon, and analyzes them.
+func planFixture(t *testing.T) *sqlx.DB {
+	t.Helper()
+	db := pgtest.Migrated(t).DB
+	// Row g's time: spread over 100 days ending at the horizon + 99 days,
+	// so that the first 1% of rows are older than the horizon.
+	at := `('2026-03-01T00:00:00Z'::timestamptz - interval '1 day' + g * interval '432 seconds')`
+	old := `(g % 100 = 0)`
+	stmts := []string{
+		`INSERT INTO users (user_id, username, created_at) VALUES ('01890000-0000-0000-0000-000000000001', 'u', '2026-01-01Z')`,
+		`INSERT INTO oauth2_clients (oauth2_client_id, redirect_uris, grant_type_authorization_code, grant_type_refresh_token)
+		 VALUES ('01890000-0000-0000-0000-000000000002', '{}', true, true)`,
+		`INSERT INTO user_sessions (user_session_id, user_id, created_at, finished_at, last_active_at, last_active_ip)
+		 SELECT ` + ulidAt(at) + `, '01890000-0000-0000-0000-000000000001', ` + at + `,
+		        CASE WHEN ` + old + ` THEN ` + at + ` END, ` + at + `, '10.0.0.1'
+		 FROM generate_series(1, $1) g`,
+		`INSERT INTO compat_sessions (compat_session_id, user_id, created_at, finished_at, last_active_at, last_active_ip)
+		 SELECT ` + ulidAt(at) + `, '01890000-0000-0000-0000-000000000001', ` + at + `,
+		        CASE WHEN ` + old + ` THEN ` + at + ` END, ` + at + `, '10.0.0.1'
+		 FROM generate_series(1, $1) g`,
+		`INSERT INTO oauth2_sessions (oauth2_session_id, oauth2_client_id, user_id, scope_list, created_at, finished_at, last_active_at, last_active_ip)
+		 SELECT ` + ulidAt(at) + `, '01890000-0000-0000-0000-000000000002', '01890000-0000-0000-0000-000000000001', '{}', ` + at + `,
+		        CASE WHEN ` + old + ` THEN ` + at + ` END, ` + at + `, '10.0.0.1'
+		 FROM generate_series(1, $1) g`,
+		`INSERT INTO oauth2_access_tokens (oauth2_access_token_id, oauth2_session_id, access_token, created_at, expires_at, revoked_at)
+		 SELECT ` + ulidAt(at) + `, id, 'at' || g, ` + at + `,
+		        ` + at + ` + interval '1 hour', CASE WHEN ` + old + ` THEN ` + at + ` END
+		 FROM (SELECT oauth2_session_id AS id, row_number() OVER () AS g FROM oauth2_sessions) s`,
+		`INSERT INTO oauth2_refresh_tokens (oauth2_refresh_token_id, oauth2_session_id, refresh_token, created_at, consumed_at, revoked_at)
+		 SELECT ` + ulidAt(at) + `, id, 'rt' || g, ` + at + `,
+		        CASE WHEN ` + old + ` THEN ` + at + ` END, CASE WHEN g % 100 = 1 THEN ` + at + ` END
+		 FROM (SELECT oauth2_session_id AS id, row_number() OVER () AS g FROM oauth2_sessions) s`,
+		`INSERT INTO compat_access_tokens (compat_access_token_id, compat_session_id, access_token, created_at)
+		 SELECT ` + ulidAt(at) + `, id, 'cat' || g, ` + at + `
+		 FROM (SELECT compat_session_id AS id, row_number() OVER () AS g FROM compat_sessions) s`,
+		`INSERT INTO compat_refresh_tokens (compat_refresh_token_id, compat_session_id, compat_access_token_id, refresh_token, created_at)
+		 SELECT ` + ulidAt(at) + `, sid, id, 'crt' || g, ` + at + `
+		 FROM (SELECT compat_session_id AS sid, compat_access_token_id AS id, row_number() OVER () AS g FROM compat_access_tokens) s`,
+		`INSERT INTO user_session_authentications (user_session_authentication_id, user_session_id, created_at)
+		 SELECT ` + ulidAt(at) + `, id, ` + at + `
+		 FROM (SELECT user_session_id AS id, row_number() OVER () AS g FROM user_sessions) s`,
+		`INSERT INTO user_registrations (user_registration_id, username, created_at)
+		 SELECT ` + ulidAt(at) + `, 'r' || g, ` + at + ` FROM generate_series(1, $1) g`,
+		`INSERT INTO oauth2_authorization_grants (oauth2_authorization_grant_id, oauth2_client_id, redirect_uri, scope,
+		        created_at, response_mode, response_type_code, response_type_id_token)
+		 SELECT ` + ulidAt(at) + `, '01890000-0000-0000-0000-000000000002', 'https://x', 'openid', ` + at + `, 'query', true, false
+		 FROM generate_series(1, $1) g`,
+		`INSERT INTO oauth2_device_code_grant (oauth2_device_code_grant_id, oauth2_client_id, scope, device_code, user_code, created_at, expires_at)
+		 SELECT ` + ulidAt(at) + `, '01890000-0000-0000-0000-000000000002', 'openid', 'd' || g, 'u' || g, ` + at + `, ` + at + `
+		 FROM generate_series(1, $1) g`,
+		`INSERT INTO user_recovery_sessions (user_recovery_session_id, email, user_agent, locale, created_at)
+		 SELECT ` + ulidAt(at) + `, 'e@x', 'ua', 'en', ` + at + ` FROM generate_series(1, $1) g`,
+		`INSERT INTO user_email_authentications (user_email_authentication_id, email, created_at)
+		 SELECT ` + ulidAt(at) + `, 'e@x', ` + at + ` FROM generate_series(1, $1) g`,
+		`INSERT INTO compat_sso_logins (compat_sso_login_id, login_token, redirect_uri, created_at)
+		 SELECT ` + ulidAt(at) + `, 'l' || g, 'https://x', ` + at + ` FROM generate_series(1, $1) g`,
+		`INSERT INTO upstream_oauth_providers (upstream_oauth_provider_id, client_id, scope, token_endpoint_auth_method, created_at)
+		 VALUES ('01890000-0000-0000-0000-000000000003', 'c', 'openid', 'client_secret_basic', '2026-01-01Z')`,
+		`INSERT INTO upstream_oauth_links (upstream_oauth_link_id, upstream_oauth_provider_id, user_id, subject, created_at)
+		 SELECT ` + ulidAt(at) + `, '01890000-0000-0000-0000-000000000003',
+		        CASE WHEN NOT ` + old + ` THEN '01890000-0000-0000-0000-000000000001'::uuid END, 's' || g, ` + at + `
+		 FROM generate_series(1, $1) g`,
+		`INSERT INTO upstream_oauth_authorization_sessions (upstream_oauth_authorization_session_id, upstream_oauth_provider_id,
+		        state, created_at, user_session_id)
+		 SELECT ` + ulidAt(at) + `, '01890000-0000-0000-0000-000000000003', 'st' || g, ` + at + `,
+		        CASE WHEN NOT ` + old + ` THEN (SELECT user_session_id FROM user_sessions LIMIT 1) END
+		 FROM generate_series(1, $1) g`,
+		`INSERT INTO queue_workers (queue_worker_id, registered_at, last_seen_at)
+		 SELECT ` + ulidAt(at) + `, ` + at + `, ` + at + ` FROM generate_series(1, 10) g`,
+		`INSERT INTO queue_jobs (queue_job_id, queue_name, created_at, status)
+		 SELECT ` + ulidAt(at) + `, 'q', ` + at + `, (CASE WHEN g % 3 = 0 THEN 'completed' WHEN g % 3 = 1 THEN 'lost' ELSE 'available' END)::queue_job_status
+		 FROM generate_series(1, $1) g`,
+	}
+	for _, s := range stmts {
+		var err error
+		if containsParam(s) {
+			_, err = db.Exec(s, planRows)
+		} else {
+			_, err = db.Exec(s)
+		}
+		require.NoError(t, err, s)
+	}
+	_, err := db.Exec(`ANALYZE`)
+	require.NoError(t, err)
+	return db
+}
+
+func containsParam(s string) bool {
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] == '$' && s[i+1] == '1' {
+			return true
+		}
+	}
+	return false
+}
+
+// planNode is the part of EXPLAIN (FORMAT JSON) output the guards read.
+type planNode struct {
+	NodeType     string     `json:"Node Type"`
+	RelationName string     `json:"Relation Name"`
+	IndexName    string     `json:"Index Name"`
+	Plans        []planNode `json:"Plans"`
+}
+
+func (n planNode) walk(fn func(planNode)) {
+	fn(n)
+	for _, c := range n.Plans {
+		c.walk(fn)
+	}
+}
+
+// TestCleanupPlans checks that each cleanup's candidates come from the
+// intended index and that no part of the statement scans a big table
+// sequentially.
+func TestCleanupPlans(t *testing.T) {
+	t.Parallel()
+	db := planFixture(t)
+	big := map[string]bool{}
+	var names []string
+	require.NoError(t, db.Select(&names, `SELECT relname FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace AND reltuples >= 1000`))
+	for _, n := range names {
+		big[n] = true
+	}
+	require.Len(t, big, 17)
+	horizon := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	timeArgs := []any{storage.Horizon(horizon), time.Time{}, key(ulidx.Horizon(time.Time{})), 1000}
+	ulidArgs := []any{key(ulidx.Horizon(horizon)), key(ulidx.Horizon(time.Time{})), 1000}
+
+	cases := []struct {
+		name, query, table, index string
+		args                      []any
+	}{
+		{"FinishedCompatSessions", cleanupFinishedCompatSessions, "compat_sessions", "compat_sessions_finished_at_idx", timeArgs},
+		{"FinishedOAuth2Sessions", cleanupFinishedOAuth2Sessions, "oauth2_sessions", "oauth2_sessions_finished_at_idx", timeArgs},
+		{"FinishedUserSessions", cleanupFinishedUserSessions, "user_sessions", "user_sessions_finished_at_idx", timeArgs},
+		{"CompatSessionIPs", clearIPsQuery("compat_sessions", "compat_session_id"), "compat_sessions", "compat_sessions_inactive_ips_idx", timeArgs},
+		{"OAuth2SessionIPs", clearIPsQuery("oauth2_sessions", "oauth2_session_id"), "oauth2_sessions", "oauth2_sessions_inactive_ips_idx", timeArgs},
+		{"UserSessionIPs", clearIPsQuery("user_sessions", "user_session_id"), "user_sessions", "user_sessions_inactive_ips_idx", timeArgs},
+		{"RevokedAccessTokens", cleanupRevokedAccessTokens, "oauth2_access_tokens", "oauth_access_tokens_revoked_at_idx", timeArgs},
+		{"ExpiredAccessTokens", cleanupExpiredAccessTokens, "oauth2_access_tokens", "oauth_access_tokens_expires_at_idx", timeArgs},
+		{"RevokedRefreshTokens", cleanupRevokedRefreshTokens, "oauth2_refresh_tokens", "oauth_refresh_tokens_revoked_at_idx", timeArgs},
+		{"ConsumedRefreshTokens", cleanupConsumedRefreshTokens, "oauth2_refresh_tokens", "oauth_refresh_token_consumed_at_idx", timeArgs},
+		{"Registrations", cleanupRegistrations, "user_registrations", "user_registrations_pkey", ulidArgs},
+		{"AuthorizationGrants", cleanupAuthorizationGrants, "oauth2_authorization_grants", "oauth2_authorization_grants_pkey", ulidArgs},
+		{"DeviceCodeGrants", cleanupDeviceCodeGrants, "oauth2_device_code_grant", "oauth2_device_code_grant_pkey", ulidArgs},
+		{"RecoverySessions", cleanupRecoverySessions, "user_recovery_sessions", "user_recovery_sessions_pkey", ulidArgs},
+		{"EmailAuthentications", cleanupEmailAuthentications, "user_email_authentications", "user_email_authentications_pkey", ulidArgs},
+		{"AbandonedSSOLogins", cleanupAbandonedSSOLogins, "compat_sso_logins", "compat_sso_logins_pkey", ulidArgs},
+		{"OrphanedLinks", cleanupOrphanedLinks, "upstream_oauth_links", "idx_upstream_oauth_links_orphaned", ulidArgs},
+		{"OrphanedUpstreamSessions", cleanupOrphanedSessions, "upstream_oauth_authorization_sessions", "upstream_oauth_authorization_sessions_orphaned", ulidArgs},
+		{"Jobs", cleanupFinishedJobs, "queue_jobs", "queue_jobs_pkey", ulidArgs},
+		{"LostJobs", cleanupLostJobs, "queue_jobs", "queue_jobs_pkey", ulidArgs},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out []byte
+			require.NoError(t, db.QueryRowx(`EXPLAIN (FORMAT JSON) `+c.query, c.args...).Scan(&out))
+			var plans []struct {
+				Plan planNode `json:"Plan"`
+			}
+			require.NoError(t, json.Unmarshal(out, &plans))
+			usesIndex := false
+			plans[0].Plan.walk(func(n planNode) {
+				if n.NodeType == "Seq Scan" && big[n.RelationName] {
+					require.Fail(t, "sequential scan", "of %s:\n%s", n.RelationName, out)
+				}
+				if n.RelationName == c.table && n.IndexName == c.index {
+					usesIndex = true
+				}
+			})
+			require.True(t, usesIndex, "%s not used:\n%s", c.index, out)
+		})
+	}
+}
