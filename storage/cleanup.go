@@ -9,7 +9,8 @@ import (
 
 // Cursor is where a cleanup resumes: after the row at (Time, ID) in the
 // cleanup's order. Cleanups ordered by a timestamp use both fields; cleanups
-// by ULID age leave Time zero. The zero Cursor starts from the beginning.
+// ordered by ID (those by ULID age, and the queue workers') leave Time zero.
+// The zero Cursor starts from the beginning.
 type Cursor struct {
 	Time time.Time
 	ID   ulid.ULID
@@ -38,6 +39,13 @@ type Batch struct {
 // cleanup. Every cleanup method of every repository has this shape and this
 // contract:
 //
+//   - Candidates are the rows that meet the cleanup's time condition and its
+//     row conditions (a job's status, a link without a user, an upstream
+//     login without a browser session, an IP that is set). Rows that fail a
+//     row condition are not candidates: they are neither scanned nor passed
+//     by the cursor. Only the rows a method's doc names as skipped (sessions
+//     with children, tokens with a live successor, workers a job names) and
+//     rows another caller holds locked are scanned but not affected.
 //   - It examines at most limit candidates, in the cleanup's order, strictly
 //     after the cursor `after`, among rows that qualify strictly before
 //     `before` (a timestamp, compared at microsecond precision; for a
@@ -55,5 +63,7 @@ type Batch struct {
 type CleanupFunc func(ctx context.Context, after Cursor, before time.Time, limit int) (Batch, error)
 
 // CountFunc counts the rows a privacy audit looks for: rows still holding an
-// IP address whose time is strictly before `before`.
+// IP address whose time is strictly before `before`, compared exactly as the
+// cleanup that removes those IPs compares it (for rows cleaned by ULID age,
+// the ID's millisecond), so that after that cleanup the count is zero.
 type CountFunc func(ctx context.Context, before time.Time) (int, error)

@@ -39,7 +39,7 @@ type Job struct {
 	ScheduledAt   *time.Time // when a scheduled job becomes available
 	ScheduleName  string     // the recurring schedule that made it; empty when none
 	StartedAt     *time.Time
-	StartedBy     ulid.ULID // the worker running it; zero when none
+	StartedBy     ulid.ULID // the worker that took this attempt, kept after it ends; zero when none
 	CompletedAt   *time.Time
 	FailedAt      *time.Time
 	FailedReason  string
@@ -103,7 +103,9 @@ type QueueRepository interface {
 	// CleanupLostJobs deletes lost jobs created (ULID age) before `before`,
 	// likewise. See CleanupFunc.
 	CleanupLostJobs(ctx context.Context, after Cursor, before time.Time, limit int) (Batch, error)
-	// CleanupWorkers deletes workers shut down, or last seen, before
-	// `before` that no job names as its runner, ordered by ID. See CleanupFunc.
+	// CleanupWorkers deletes workers last seen before `before` (a shut-down
+	// worker is last seen at its shutdown at the latest), ordered by ID (the
+	// cursor's Time stays zero); workers some job still names as StartedBy are
+	// skipped. See CleanupFunc.
 	CleanupWorkers(ctx context.Context, after Cursor, before time.Time, limit int) (Batch, error)
 }

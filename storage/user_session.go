@@ -51,7 +51,8 @@ type UserSessionRepository interface {
 	// upstream login and links that login to the session (its UserSessionID is
 	// set if still unset), whether or not the database trigger does it too.
 	AuthenticateWithUpstream(ctx context.Context, clock Clock, session *UserSession, upstream *UpstreamOAuthSession) (*Authentication, error)
-	// ListAuthentications returns the session's authentications, oldest first.
+	// ListAuthentications returns the session's authentications, oldest
+	// first; none (and no error) for a session that does not exist.
 	ListAuthentications(ctx context.Context, sessionID ulid.ULID) ([]*Authentication, error)
 
 	// CleanupFinished deletes sessions finished before `before` that no compat
