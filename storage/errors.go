@@ -22,8 +22,11 @@ var ErrAlreadyFinished = errors.New("already finished")
 var ErrInvalidState = errors.New("invalid state")
 
 // ErrInvalidArgument is returned for input no row could satisfy: an empty
-// username or token, a limit below 1, a back-channel logout with neither sub
-// nor sid, an unknown back-channel logout mode.
+// username, token value (access, refresh, SSO login, recovery ticket, email
+// code, device or user code), upstream state, link subject or queue name; a
+// limit below 1; a back-channel logout with neither sub nor sid; an unknown
+// back-channel logout mode. (An empty authorization code is allowed, as in
+// MAS.)
 var ErrInvalidArgument = errors.New("invalid argument")
 
 // ErrRollback, returned by a Transact function, rolls the transaction back

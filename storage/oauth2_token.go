@@ -40,7 +40,8 @@ type OAuth2TokenRepository interface {
 	FindAccessToken(ctx context.Context, token string) (*OAuth2AccessToken, error)
 	// RevokeAccessToken marks it revoked; twice is ErrAlreadyFinished.
 	RevokeAccessToken(ctx context.Context, clock Clock, token *OAuth2AccessToken) (*OAuth2AccessToken, error)
-	// ExpireAccessToken makes it expire at clock's time, if it would expire later.
+	// ExpireAccessToken makes it expire at clock's time, if it would expire
+	// later or never.
 	ExpireAccessToken(ctx context.Context, clock Clock, token *OAuth2AccessToken) (*OAuth2AccessToken, error)
 
 	// AddRefreshToken adds a refresh token, paired with access when not nil.

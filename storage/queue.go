@@ -43,7 +43,7 @@ type Job struct {
 	CompletedAt   *time.Time
 	FailedAt      *time.Time
 	FailedReason  string
-	Attempt       int
+	Attempt       int       // 0 for the first attempt
 	NextAttemptID ulid.ULID // the retry made of this attempt; zero when none
 }
 
@@ -60,38 +60,44 @@ type QueueRepository interface {
 	RegisterWorker(ctx context.Context, clock Clock) (*Worker, error)
 	// Heartbeat records the worker as seen now; a shut-down worker is ErrInvalidState.
 	Heartbeat(ctx context.Context, clock Clock, worker *Worker) (*Worker, error)
-	// ShutdownWorker marks the worker shut down; twice is ErrAlreadyFinished.
-	// Its running jobs become lost.
+	// ShutdownWorker marks the worker shut down (LastSeenAt stays); twice is
+	// ErrAlreadyFinished. Its running jobs become lost.
 	ShutdownWorker(ctx context.Context, clock Clock, worker *Worker) (*Worker, error)
 	// LookupWorker returns the worker, or ErrNotFound.
 	LookupWorker(ctx context.Context, id ulid.ULID) (*Worker, error)
 
-	// Enqueue adds an available job (a nil payload is {}).
+	// Enqueue adds an available job (a nil payload is {}); an empty queue
+	// name is ErrInvalidArgument.
 	Enqueue(ctx context.Context, clock Clock, queue string, payload json.RawMessage) (*Job, error)
 	// ScheduleJob adds a job that becomes available at `at`; scheduleName,
-	// when not empty, names the recurring schedule it belongs to.
+	// when not empty, names a schedule made by SetupSchedules (else
+	// ErrNotFound) that the job belongs to.
 	ScheduleJob(ctx context.Context, clock Clock, queue string, payload json.RawMessage, at time.Time, scheduleName string) (*Job, error)
 	// LookupJob returns the job, or ErrNotFound.
 	LookupJob(ctx context.Context, id ulid.ULID) (*Job, error)
 	// Reserve marks up to n available jobs of the given queues running for
 	// worker, oldest first, and returns them. Rows another transaction holds
-	// are skipped, so concurrent workers never get the same job.
+	// are skipped, so concurrent workers never get the same job. n below 1 is
+	// ErrInvalidArgument.
 	Reserve(ctx context.Context, clock Clock, worker *Worker, queues []string, n int) ([]*Job, error)
 	// CompleteJob marks a running job completed; a job not running is ErrInvalidState.
 	CompleteJob(ctx context.Context, clock Clock, job *Job) (*Job, error)
 	// FailJob marks a running job failed with reason; not running is ErrInvalidState.
 	FailJob(ctx context.Context, clock Clock, job *Job, reason string) (*Job, error)
-	// RetryJob schedules a new attempt of a failed or lost job, available
-	// after delay, and links it as the job's next attempt; a job already
-	// retried is ErrInvalidState.
+	// RetryJob adds a new attempt (Attempt+1) of a failed or lost job,
+	// available after delay (at once when delay <= 0), and links it as the
+	// job's next attempt; a job in any other state, or already retried, is
+	// ErrInvalidState.
 	RetryJob(ctx context.Context, clock Clock, job *Job, delay time.Duration) (*Job, error)
 	// PromoteScheduled makes up to limit scheduled jobs whose time has come
-	// available and returns how many.
+	// available, oldest due first, and returns how many; limit below 1 is
+	// ErrInvalidArgument.
 	PromoteScheduled(ctx context.Context, clock Clock, limit int) (int, error)
 
 	// SetupSchedules makes sure a schedule row exists for each name.
 	SetupSchedules(ctx context.Context, names []string) error
-	// RecordScheduled remembers job as the last one the schedule made.
+	// RecordScheduled remembers job as the last one the schedule made; an
+	// unknown schedule name is ErrNotFound.
 	RecordScheduled(ctx context.Context, clock Clock, name string, job *Job) error
 	// ListSchedules returns every schedule, by name.
 	ListSchedules(ctx context.Context) ([]*Schedule, error)

@@ -63,8 +63,8 @@ type RegistrationRepository interface {
 	// already used for that authentication is ErrConflict.
 	AddEmailAuthenticationCode(ctx context.Context, clock Clock, auth *EmailAuthentication, code string, expiresIn time.Duration) (*EmailAuthenticationCode, error)
 	// CompleteEmailAuthentication completes it with one of its unexpired
-	// codes (another is ErrNotFound, an expired one ErrInvalidState); twice
-	// is ErrAlreadyFinished.
+	// codes (a code expires at its ExpiresAt; another code is ErrNotFound,
+	// an expired one ErrInvalidState); twice is ErrAlreadyFinished.
 	CompleteEmailAuthentication(ctx context.Context, clock Clock, auth *EmailAuthentication, code string) (*EmailAuthentication, error)
 
 	// CleanupRegistrations deletes registrations created (ULID age) before

@@ -85,7 +85,8 @@ type LogoutReport struct {
 
 // UpstreamOAuthRepository stores upstream providers, links and logins.
 type UpstreamOAuthRepository interface {
-	// AddProvider registers a provider; an invalid logout mode is ErrInvalidArgument.
+	// AddProvider registers a provider under a new ID (provider.ID and
+	// CreatedAt are ignored); an invalid logout mode is ErrInvalidArgument.
 	AddProvider(ctx context.Context, clock Clock, provider UpstreamOAuthProvider) (*UpstreamOAuthProvider, error)
 	// LookupProvider returns the provider, or ErrNotFound.
 	LookupProvider(ctx context.Context, id ulid.ULID) (*UpstreamOAuthProvider, error)
@@ -93,7 +94,8 @@ type UpstreamOAuthRepository interface {
 	ListProviders(ctx context.Context) ([]*UpstreamOAuthProvider, error)
 
 	// AddLink links subject at provider to user (nil: to no user yet). A
-	// provider and subject already linked is ErrConflict.
+	// provider and subject already linked is ErrConflict; an empty subject
+	// ErrInvalidArgument.
 	AddLink(ctx context.Context, clock Clock, provider *UpstreamOAuthProvider, subject string, user *User) (*UpstreamOAuthLink, error)
 	// AssociateLink ties a link to a user.
 	AssociateLink(ctx context.Context, link *UpstreamOAuthLink, user *User) (*UpstreamOAuthLink, error)

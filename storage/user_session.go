@@ -37,7 +37,8 @@ type UserSessionRepository interface {
 	Add(ctx context.Context, clock Clock, user *User, userAgent string) (*UserSession, error)
 	// Lookup returns the session, finished or not, or ErrNotFound.
 	Lookup(ctx context.Context, id ulid.ULID) (*UserSession, error)
-	// ListByUser returns the user's sessions, finished ones included, oldest first.
+	// ListByUser returns the user's sessions, finished ones included, oldest
+	// first; none (and no error) for an unknown user.
 	ListByUser(ctx context.Context, userID ulid.ULID) ([]*UserSession, error)
 	// Finish marks the session finished; finishing twice is ErrAlreadyFinished.
 	Finish(ctx context.Context, clock Clock, session *UserSession) (*UserSession, error)
@@ -47,9 +48,10 @@ type UserSessionRepository interface {
 	// AuthenticateWithPassword records a password authentication of an
 	// unfinished session (a finished one is ErrInvalidState).
 	AuthenticateWithPassword(ctx context.Context, clock Clock, session *UserSession, password *UserPassword) (*Authentication, error)
-	// AuthenticateWithUpstream records an authentication through a completed
-	// upstream login and links that login to the session (its UserSessionID is
-	// set if still unset), whether or not the database trigger does it too.
+	// AuthenticateWithUpstream records an authentication of an unfinished
+	// session through an upstream login (an unknown login is ErrNotFound) and
+	// links that login to the session (its UserSessionID is set if still
+	// unset), whether or not the database trigger does it too.
 	AuthenticateWithUpstream(ctx context.Context, clock Clock, session *UserSession, upstream *UpstreamOAuthSession) (*Authentication, error)
 	// ListAuthentications returns the session's authentications, oldest
 	// first; none (and no error) for a session that does not exist.
