@@ -1,0 +1,3 @@
+package reliability
+
+import _ "pgregory.net/rapid" // the model-based tests' engine
