@@ -97,6 +97,18 @@ func RunJobs(ctx context.Context, jobs []Job, repo storage.Repository, clock sto
 	return reports, runErr
 }
 
+// Validate reports, before anything runs, what makes a run impossible: bad
+// options, a nil clock, or a clock that cannot be right. The error wraps
+// ErrInvalidOptions and names each problem. Run and RunAll call it; a host
+// may call it earlier, e.g. when it parses its configuration.
+func Validate(clock storage.Clock, opts Options) error {
+	_, err := check(nil, fakeRepository{}, clock, opts)
+	return err
+}
+
+// fakeRepository stands in for the repository when only the rest is checked.
+type fakeRepository struct{ storage.Repository }
+
 // check validates everything before anything runs, and reads the clock.
 func check(jobs []Job, repo storage.Repository, clock storage.Clock, opts Options) (time.Time, error) {
 	var errs []error
@@ -121,7 +133,7 @@ func check(jobs []Job, repo storage.Repository, clock storage.Clock, opts Option
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		if errors.Is(err, ErrInvalidOptions) {
+		if errors.Is(err, ErrInvalidOptions) && len(errs) == 1 {
 			return now, err
 		}
 		return now, fmt.Errorf("%w: %w", ErrInvalidOptions, err)

@@ -25,8 +25,9 @@ var ErrInvalidState = errors.New("invalid state")
 // username, token value (access, refresh, SSO login, recovery ticket, email
 // code, device or user code), upstream state, link subject or queue name; a
 // limit below 1; a back-channel logout with neither sub nor sid; an unknown
-// back-channel logout mode. (An empty authorization code is allowed, as in
-// MAS.)
+// back-channel logout mode; a nil required argument (a nil user, session,
+// client, provider, token...). (An empty authorization code is allowed, as
+// in MAS.)
 var ErrInvalidArgument = errors.New("invalid argument")
 
 // ErrRollback, returned by a Transact function, rolls the transaction back

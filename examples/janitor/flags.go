@@ -71,7 +71,10 @@ func formatRetention(d time.Duration) string {
 }
 
 // timeFlag is an RFC 3339 time flag.
-type timeFlag struct{ t time.Time }
+type timeFlag struct {
+	t   time.Time
+	set bool
+}
 
 func (f *timeFlag) String() string {
 	if f.t.IsZero() {
@@ -85,6 +88,6 @@ func (f *timeFlag) Set(v string) error {
 	if err != nil {
 		return fmt.Errorf("want an RFC 3339 time such as 2026-11-26T12:00:00Z, got %q", v)
 	}
-	f.t = t
+	f.t, f.set = t, true
 	return nil
 }

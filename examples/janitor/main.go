@@ -6,7 +6,8 @@
 //	janitor verify  --database-url URL   report what the cleanup jobs need and the database lacks
 //	janitor jobs                         list the cleanup jobs
 //	janitor run     --database-url URL [--job NAME]... [--once] [--dry-run] [--now RFC3339]
-//	                [--batch-size N] [--retention NAME=DURATION]... [--max-duration D] [--json]
+//	                [--batch-size N] [--retention NAME=DURATION]... [--max-duration D] [--pause D]
+//	                [--json] [--every D]
 //
 // run without --once runs each job on its cadence (MAS's schedule) until
 // SIGINT or SIGTERM, then lets the batches in flight finish. It refuses to

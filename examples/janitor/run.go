@@ -29,6 +29,7 @@ type runConfig struct {
 	jobs  []cleanup.Job
 	once  bool
 	json  bool
+	every time.Duration
 	clock storage.Clock
 	opts  cleanup.Options
 }
@@ -48,6 +49,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, *string, error) {
 	maxDuration := fs.Duration("max-duration", 0, "stop each job cleanly between batches after this long (0: no limit)")
 	pause := fs.Duration("pause", 0, "wait this long between batches")
 	asJSON := fs.Bool("json", false, "print one JSON object per job report")
+	every := fs.Duration("every", 0, "without --once: run every selected job at this interval instead of on its cadence")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, errFlagsReported // the flag package printed it
 	}
@@ -64,12 +66,18 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, *string, error) {
 	if *dryRun && !*once {
 		return nil, nil, errors.New("--dry-run needs --once")
 	}
+	if *every < 0 || (*every > 0 && *once) {
+		return nil, nil, errors.New("--every needs a positive interval, and no --once")
+	}
 	cfg := &runConfig{
-		jobs: jobs, once: *once, json: *asJSON, clock: storage.SystemClock{},
+		jobs: jobs, once: *once, json: *asJSON, every: *every, clock: storage.SystemClock{},
 		opts: cleanup.Options{BatchSize: *batchSize, Retention: retention, DryRun: *dryRun, MaxDuration: *maxDuration, Pause: *pause},
 	}
-	if !now.t.IsZero() {
+	if now.set {
 		cfg.clock = storage.NewTestClock(now.t)
+	}
+	if err := cleanup.Validate(cfg.clock, cfg.opts); err != nil {
+		return nil, nil, err
 	}
 	return cfg, dbURL, nil
 }
@@ -211,8 +219,11 @@ func runScheduled(ctx context.Context, cfg *runConfig, store storage.Store, log 
 	c := cron.New(cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
 	var outMu sync.Mutex
 	for _, j := range cfg.jobs {
-		j := j
-		if _, err := c.AddFunc(j.Cadence, func() {
+		spec := j.Cadence
+		if cfg.every > 0 {
+			spec = "@every " + cfg.every.String()
+		}
+		if _, err := c.AddFunc(spec, func() {
 			r, err := cleanup.Run(jobCtx, j, store, cfg.clock, cfg.opts)
 			outMu.Lock()
 			printReport(stdout, r, cfg.json)
