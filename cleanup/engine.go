@@ -164,6 +164,9 @@ func runJobs(ctx context.Context, jobs []Job, repo storage.Repository, now time.
 		}
 		r, err := runJob(ctx, j, repo, now, opts)
 		reports = append(reports, r)
+		if opts.OnJob != nil {
+			opts.OnJob(r)
+		}
 		if err != nil {
 			errs = append(errs, err)
 			if opts.DryRun {

@@ -244,9 +244,13 @@ func TestRun(t *testing.T) {
 		t.Parallel()
 		bad, good := newCandidates(10), newCandidates(10)
 		bad.fail = errors.New("boom")
-		reports, err := cleanup.RunJobs(context.Background(), []cleanup.Job{bad.job(), good.job()}, fakeRepo{}, clock, cleanup.Options{})
+		var told []cleanup.Report
+		reports, err := cleanup.RunJobs(context.Background(), []cleanup.Job{bad.job(), good.job()}, fakeRepo{}, clock, cleanup.Options{
+			OnJob: func(r cleanup.Report) { told = append(told, r) },
+		})
 		require.ErrorContains(t, err, "boom")
 		require.Len(t, reports, 2)
+		require.Equal(t, reports, told, "OnJob hears of each job as it ends")
 		require.Equal(t, 10, reports[1].Affected)
 	})
 

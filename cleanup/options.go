@@ -49,6 +49,8 @@ type Options struct {
 	Stop <-chan struct{}
 	// OnBatch, when set, is called after every batch (metrics, progress).
 	OnBatch func(BatchInfo)
+	// OnJob, when set, is called with each job's report as the job ends.
+	OnJob func(Report)
 	// Stopwatch measures durations; nil for the machine's monotonic clock.
 	Stopwatch Stopwatch
 }

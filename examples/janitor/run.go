@@ -115,7 +115,7 @@ func runRun(ctx context.Context, args []string, env func(string) string, stdout,
 	store := postgres.New(sqlx.NewDb(db, "postgres"))
 	cfg.opts.OnBatch = progress(log, stderr)
 	if cfg.once {
-		return runOnce(ctx, cfg, store, stdout, stderr)
+		return runOnce(ctx, cfg, store, log, stdout, stderr)
 	}
 	return runScheduled(ctx, cfg, store, log, stdout)
 }
@@ -137,11 +137,12 @@ func unsafeFor(jobs []cleanup.Job, findings []schema.Finding) []schema.Finding {
 	return out
 }
 
-func runOnce(ctx context.Context, cfg *runConfig, store storage.Store, stdout, stderr io.Writer) int {
-	reports, err := cleanup.RunJobs(ctx, cfg.jobs, store, cfg.clock, cfg.opts)
-	for _, r := range reports {
+func runOnce(ctx context.Context, cfg *runConfig, store storage.Store, log *slog.Logger, stdout, stderr io.Writer) int {
+	cfg.opts.OnJob = func(r cleanup.Report) {
 		printReport(stdout, r, cfg.json)
+		logReport(log, r)
 	}
+	_, err := cleanup.RunJobs(ctx, cfg.jobs, store, cfg.clock, cfg.opts)
 	if err != nil {
 		fmt.Fprintln(stderr, "janitor run:", err)
 		return exitFailure
@@ -182,6 +183,16 @@ func printReport(w io.Writer, r cleanup.Report, asJSON bool) {
 		line += " (stopped: " + string(r.Stopped) + ")"
 	}
 	fmt.Fprintln(w, line)
+}
+
+// logReport logs a job's end.
+func logReport(log *slog.Logger, r cleanup.Report) {
+	attrs := []any{"job", r.Job, "affected", r.Affected, "scanned", r.Scanned, "batches", r.Batches,
+		"duration", r.Duration.Round(time.Millisecond), "dry_run", r.DryRun}
+	if r.Stopped != "" {
+		attrs = append(attrs, "stopped", string(r.Stopped))
+	}
+	log.Info("job done", attrs...)
 }
 
 // progress logs every batch, and on a terminal also redraws a status line.
@@ -228,6 +239,7 @@ func runScheduled(ctx context.Context, cfg *runConfig, store storage.Store, log 
 			outMu.Lock()
 			printReport(stdout, r, cfg.json)
 			outMu.Unlock()
+			logReport(log, r)
 			if err != nil {
 				log.Error("job failed", "job", j.Name, "err", err)
 			}
