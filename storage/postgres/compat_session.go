@@ -101,7 +101,7 @@ func (r compatSessions) Finish(ctx context.Context, clock storage.Clock, session
 	if err == nil {
 		return s, nil
 	}
-	if isNotFound(err) {
+	if noRows(err) {
 		if _, err = r.Lookup(ctx, session.ID); err == nil {
 			err = storage.ErrAlreadyFinished
 		}
@@ -189,7 +189,7 @@ func (r compatSessions) ConsumeRefreshToken(ctx context.Context, clock storage.C
 	if err == nil {
 		return t, nil
 	}
-	if isNotFound(err) {
+	if noRows(err) {
 		err = r.existsOr(ctx, "compat_refresh_tokens", "compat_refresh_token_id", token.ID, storage.ErrAlreadyFinished)
 	}
 	return nil, fmt.Errorf("consume compat refresh token %s: %w", token.ID, err)
@@ -253,7 +253,7 @@ func (r compatSessions) FulfillSSOLogin(ctx context.Context, clock storage.Clock
 	if err == nil {
 		return l, nil
 	}
-	if isNotFound(err) {
+	if noRows(err) {
 		err = r.existsOr(ctx, "compat_sso_logins", "compat_sso_login_id", login.ID, storage.ErrInvalidState)
 	}
 	return nil, fmt.Errorf("fulfill SSO login %s: %w", login.ID, err)
@@ -268,7 +268,7 @@ func (r compatSessions) ExchangeSSOLogin(ctx context.Context, clock storage.Cloc
 	if err == nil {
 		return l, nil
 	}
-	if isNotFound(err) {
+	if noRows(err) {
 		var cur *storage.CompatSSOLogin
 		if cur, err = r.lookupSSOLogin(ctx, login.ID); err == nil {
 			if cur.ExchangedAt != nil {

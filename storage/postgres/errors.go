@@ -59,5 +59,6 @@ func sqlState(err error) string {
 	return ""
 }
 
-// isNotFound reports whether err is (or wraps) ErrNotFound.
-func isNotFound(err error) bool { return errors.Is(err, storage.ErrNotFound) }
+// noRows reports whether a conditional update matched no row. A missing
+// referenced row (a foreign-key violation, also ErrNotFound) is not that.
+func noRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

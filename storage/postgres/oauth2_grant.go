@@ -88,7 +88,7 @@ func (r oauth2Grants) FulfillAuthorizationGrant(ctx context.Context, clock stora
 	if err == nil {
 		return g, nil
 	}
-	if isNotFound(err) {
+	if noRows(err) {
 		err = existsOr(ctx, r.ext, "oauth2_authorization_grants", "oauth2_authorization_grant_id", grant.ID, storage.ErrInvalidState)
 	}
 	return nil, fmt.Errorf("fulfill authorization grant %s: %w", grant.ID, err)
@@ -103,7 +103,7 @@ func (r oauth2Grants) ExchangeAuthorizationGrant(ctx context.Context, clock stor
 	if err == nil {
 		return g, nil
 	}
-	if isNotFound(err) {
+	if noRows(err) {
 		var cur *storage.OAuth2AuthorizationGrant
 		if cur, err = r.LookupAuthorizationGrant(ctx, grant.ID); err == nil {
 			err = finalOrInvalid(cur.ExchangedAt != nil, "not fulfilled")
@@ -164,7 +164,7 @@ func (r oauth2Grants) FulfillDeviceCodeGrant(ctx context.Context, clock storage.
 	if err == nil {
 		return g, nil
 	}
-	if isNotFound(err) {
+	if noRows(err) {
 		err = existsOr(ctx, r.ext, "oauth2_device_code_grant", "oauth2_device_code_grant_id", grant.ID, storage.ErrInvalidState)
 	}
 	return nil, fmt.Errorf("fulfill device-code grant %s: %w", grant.ID, err)
@@ -182,7 +182,7 @@ func (r oauth2Grants) ExchangeDeviceCodeGrant(ctx context.Context, clock storage
 	if err == nil {
 		return g, nil
 	}
-	if isNotFound(err) {
+	if noRows(err) {
 		var cur *storage.OAuth2DeviceCodeGrant
 		if cur, err = r.LookupDeviceCodeGrant(ctx, grant.ID); err == nil {
 			err = finalOrInvalid(cur.ExchangedAt != nil, "not fulfilled")

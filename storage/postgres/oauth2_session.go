@@ -133,7 +133,7 @@ func (r oauth2Sessions) Finish(ctx context.Context, clock storage.Clock, session
 	if err == nil {
 		return s, nil
 	}
-	if isNotFound(err) {
+	if noRows(err) {
 		err = existsOr(ctx, r.ext, "oauth2_sessions", "oauth2_session_id", session.ID, storage.ErrAlreadyFinished)
 	}
 	return nil, fmt.Errorf("finish OAuth 2.0 session %s: %w", session.ID, err)

@@ -86,7 +86,7 @@ func (r oauth2Tokens) RevokeAccessToken(ctx context.Context, clock storage.Clock
 	if err == nil {
 		return t, nil
 	}
-	if isNotFound(err) {
+	if noRows(err) {
 		err = existsOr(ctx, r.ext, "oauth2_access_tokens", "oauth2_access_token_id", token.ID, storage.ErrAlreadyFinished)
 	}
 	return nil, fmt.Errorf("revoke OAuth 2.0 access token %s: %w", token.ID, err)
@@ -158,7 +158,7 @@ func (r oauth2Tokens) ConsumeRefreshToken(ctx context.Context, clock storage.Clo
 	if err == nil {
 		return t, nil
 	}
-	if isNotFound(err) {
+	if noRows(err) {
 		err = existsOr(ctx, r.ext, "oauth2_refresh_tokens", "oauth2_refresh_token_id", token.ID, storage.ErrAlreadyFinished)
 	}
 	return nil, fmt.Errorf("consume OAuth 2.0 refresh token %s: %w", token.ID, err)
@@ -173,7 +173,7 @@ func (r oauth2Tokens) RevokeRefreshToken(ctx context.Context, clock storage.Cloc
 	if err == nil {
 		return t, nil
 	}
-	if isNotFound(err) {
+	if noRows(err) {
 		err = existsOr(ctx, r.ext, "oauth2_refresh_tokens", "oauth2_refresh_token_id", token.ID, storage.ErrAlreadyFinished)
 	}
 	return nil, fmt.Errorf("revoke OAuth 2.0 refresh token %s: %w", token.ID, err)

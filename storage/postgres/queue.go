@@ -79,7 +79,7 @@ func (r queue) Heartbeat(ctx context.Context, clock storage.Clock, worker *stora
 	if err == nil {
 		return w, nil
 	}
-	if isNotFound(err) {
+	if noRows(err) {
 		err = existsOr(ctx, r.ext, "queue_workers", "queue_worker_id", worker.ID, fmt.Errorf("shut down: %w", storage.ErrInvalidState))
 	}
 	return nil, fmt.Errorf("heartbeat of worker %s: %w", worker.ID, err)
@@ -101,7 +101,7 @@ func (r queue) ShutdownWorker(ctx context.Context, clock storage.Clock, worker *
 	if err == nil {
 		return w, nil
 	}
-	if isNotFound(err) {
+	if noRows(err) {
 		err = existsOr(ctx, r.ext, "queue_workers", "queue_worker_id", worker.ID, storage.ErrAlreadyFinished)
 	}
 	return nil, fmt.Errorf("shut down worker %s: %w", worker.ID, err)
@@ -217,7 +217,7 @@ func (r queue) CompleteJob(ctx context.Context, clock storage.Clock, job *storag
 	if err == nil {
 		return j, nil
 	}
-	if isNotFound(err) {
+	if noRows(err) {
 		err = existsOr(ctx, r.ext, "queue_jobs", "queue_job_id", job.ID, fmt.Errorf("not running: %w", storage.ErrInvalidState))
 	}
 	return nil, fmt.Errorf("complete job %s: %w", job.ID, err)
@@ -232,7 +232,7 @@ func (r queue) FailJob(ctx context.Context, clock storage.Clock, job *storage.Jo
 	if err == nil {
 		return j, nil
 	}
-	if isNotFound(err) {
+	if noRows(err) {
 		err = existsOr(ctx, r.ext, "queue_jobs", "queue_job_id", job.ID, fmt.Errorf("not running: %w", storage.ErrInvalidState))
 	}
 	return nil, fmt.Errorf("fail job %s: %w", job.ID, err)
@@ -265,7 +265,7 @@ func (r queue) RetryJob(ctx context.Context, clock storage.Clock, job *storage.J
 	if err == nil {
 		return j, nil
 	}
-	if isNotFound(err) {
+	if noRows(err) {
 		err = existsOr(ctx, r.ext, "queue_jobs", "queue_job_id", job.ID,
 			fmt.Errorf("not failed or lost, or retried already: %w", storage.ErrInvalidState))
 	}

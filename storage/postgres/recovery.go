@@ -74,7 +74,7 @@ func (r recovery) ConsumeSession(ctx context.Context, clock storage.Clock, sessi
 	if err == nil {
 		return s, nil
 	}
-	if isNotFound(err) {
+	if noRows(err) {
 		err = existsOr(ctx, r.ext, "user_recovery_sessions", "user_recovery_session_id", session.ID, storage.ErrAlreadyFinished)
 	}
 	return nil, fmt.Errorf("consume recovery session %s: %w", session.ID, err)

@@ -116,7 +116,7 @@ func (r registrations) Complete(ctx context.Context, clock storage.Clock, regist
 	if err == nil {
 		return g, nil
 	}
-	if isNotFound(err) {
+	if noRows(err) {
 		err = existsOr(ctx, r.ext, "user_registrations", "user_registration_id", registration.ID, storage.ErrAlreadyFinished)
 	}
 	return nil, fmt.Errorf("complete registration %s: %w", registration.ID, err)
@@ -187,7 +187,7 @@ func (r registrations) CompleteEmailAuthentication(ctx context.Context, clock st
 	if err == nil {
 		return a, nil
 	}
-	if isNotFound(err) {
+	if noRows(err) {
 		err = r.whyNotCompleted(ctx, now, auth.ID, code)
 	}
 	return nil, fmt.Errorf("complete email authentication %s: %w", auth.ID, err)

@@ -214,7 +214,7 @@ func (r upstreamOAuth) CompleteSession(ctx context.Context, clock storage.Clock,
 	if err == nil {
 		return s, nil
 	}
-	if isNotFound(err) {
+	if noRows(err) {
 		err = existsOr(ctx, r.ext, "upstream_oauth_authorization_sessions", "upstream_oauth_authorization_session_id", session.ID,
 			fmt.Errorf("completed already: %w", storage.ErrInvalidState))
 	}
@@ -230,7 +230,7 @@ func (r upstreamOAuth) ConsumeSession(ctx context.Context, clock storage.Clock, 
 	if err == nil {
 		return s, nil
 	}
-	if isNotFound(err) {
+	if noRows(err) {
 		var cur *storage.UpstreamOAuthSession
 		if cur, err = r.LookupSession(ctx, session.ID); err == nil {
 			err = finalOrInvalid(cur.ConsumedAt != nil, "not completed")

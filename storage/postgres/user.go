@@ -103,7 +103,7 @@ func (r users) Deactivate(ctx context.Context, clock storage.Clock, user *storag
 // user does not exist (ErrNotFound), or is not in the state the update
 // needs (state). Other errors are returned as they are.
 func (r users) whyNot(ctx context.Context, id ulid.ULID, err error, state error) error {
-	if !isNotFound(err) {
+	if !noRows(err) {
 		return err
 	}
 	if _, lookupErr := r.Lookup(ctx, id); lookupErr != nil {

@@ -87,7 +87,7 @@ func (r userSessions) Finish(ctx context.Context, clock storage.Clock, session *
 	if err == nil {
 		return s, nil
 	}
-	if isNotFound(err) {
+	if noRows(err) {
 		if _, err = r.Lookup(ctx, session.ID); err == nil {
 			err = storage.ErrAlreadyFinished
 		}
@@ -164,7 +164,7 @@ func (r userSessions) authenticate(ctx context.Context, clock storage.Clock, ses
 	if err == nil {
 		return a, nil
 	}
-	if isNotFound(err) {
+	if noRows(err) {
 		if _, err = r.Lookup(ctx, session.ID); err == nil {
 			err = fmt.Errorf("browser session finished: %w", storage.ErrInvalidState)
 		}
