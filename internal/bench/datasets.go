@@ -1,0 +1,184 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/masstore/masstore/internal/ulidx"
+)
+
+// benchNow is the clock of every run: with the jobs' default retention of 30
+// days, rows are stale when their time is before 2026-05-02.
+var benchNow = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+
+// horizon is benchNow minus the 30-day retention of every job benchmarked.
+var horizon = benchNow.Add(-30 * 24 * time.Hour)
+
+// Times of the generated rows. Row i of `total` is created at
+// base + i*span/total (2025-12-01 .. 2026-03-31); a stale row's time
+// (finished_at, last_active_at) is its creation plus a pseudo-random offset
+// under 30 days, so before the horizon, and in an order that differs from
+// the creation (and so the heap, and ID) order, as in a real table. Rows that
+// must stay are live, or active on 2026-05-31.
+const (
+	baseTime = `timestamptz '2025-12-01 00:00:00+00'`
+	spanUS   = int64(120 * 24 * time.Hour / time.Microsecond)
+	offset   = `((i * 2654435761) % 2592000000000) * interval '1 microsecond'`
+	recent   = `(timestamptz '2026-05-31 00:00:00+00' + i * interval '1 microsecond')`
+)
+
+// Table tags keep the generated IDs of different tables apart.
+const (
+	tagUser = iota + 1
+	tagCompatSession
+	tagCompatAccessToken
+	tagCompatRefreshToken
+	tagUserSession
+	tagQueueJob
+)
+
+// dataset is one database to benchmark on, built once as a template.
+type dataset struct {
+	// name is unique and part of the template database's name.
+	name string
+	// statements build it on a migrated database.
+	statements []string
+	// pending counts the rows the job under test must affect; run on the
+	// template it is the expected count, after a run it must be 0.
+	pending string
+	// arg is pending's $1.
+	arg any
+}
+
+// ulidExpr is SQL for a ULID-like uuid: the first 48 bits are the
+// millisecond of ts, the rest the table's tag and n, so IDs sort by creation
+// time and are unique per table.
+func ulidExpr(ts string, tag int, n string) string {
+	return fmt.Sprintf(`(lpad(to_hex(floor(extract(epoch FROM %s) * 1000)::bigint), 12, '0') || lpad(to_hex(%d::bigint * 1099511627776 + %s), 20, '0'))::uuid`, ts, tag, n)
+}
+
+// rowsOf is the FROM clause of rows 1..total: i, c (creation time), f (the
+// stale time's offset).
+func rowsOf(total int) string {
+	step := spanUS / int64(total)
+	return fmt.Sprintf(`(SELECT i, %s + (i * %d) * interval '1 microsecond' AS c, %s AS f
+	FROM generate_series(1::bigint, %d) AS i) AS s`, baseTime, step, offset, total)
+}
+
+// usersOf inserts the users the sessions belong to: one per 10 rows.
+func usersOf(total int) (users int, stmt string) {
+	users = max(1, total/10)
+	return users, fmt.Sprintf(`INSERT INTO users (user_id, username, created_at)
+	SELECT %s, 'user_' || i, %s FROM generate_series(1::bigint, %d) AS i`,
+		ulidExpr(baseTime, tagUser, "i"), baseTime, users)
+}
+
+// userOf is the ID of row i's user.
+func userOf(users int) string {
+	return ulidExpr(baseTime, tagUser, fmt.Sprintf("(i %% %d + 1)", users))
+}
+
+// compatDataset: 2n compat sessions, every other one finished before the
+// horizon, each with one access token and one refresh token.
+func compatDataset(n int) dataset {
+	total := 2 * n
+	users, insertUsers := usersOf(total)
+	session := ulidExpr("c", tagCompatSession, "i")
+	access := ulidExpr("c", tagCompatAccessToken, "i")
+	return dataset{
+		name: fmt.Sprintf("compat_%d", n),
+		statements: []string{
+			insertUsers,
+			fmt.Sprintf(`INSERT INTO compat_sessions (compat_session_id, user_id, device_id, created_at, finished_at, last_active_at, last_active_ip)
+			SELECT %s, %s, 'DEVICE' || i, c,
+				CASE WHEN i %% 2 = 0 THEN c + f END,
+				CASE WHEN i %% 2 = 0 THEN c + f ELSE %s END, '192.0.2.1'
+			FROM %s`, session, userOf(users), recent, rowsOf(total)),
+			fmt.Sprintf(`INSERT INTO compat_access_tokens (compat_access_token_id, access_token, compat_session_id, created_at)
+			SELECT %s, 'mct_' || i, %s, c FROM %s`, access, session, rowsOf(total)),
+			fmt.Sprintf(`INSERT INTO compat_refresh_tokens (compat_refresh_token_id, compat_access_token_id, compat_session_id, refresh_token, created_at)
+			SELECT %s, %s, %s, 'mcr_' || i, c FROM %s`, ulidExpr("c", tagCompatRefreshToken, "i"), access, session, rowsOf(total)),
+		},
+		pending: `SELECT count(*) FROM compat_sessions WHERE finished_at < $1`,
+		arg:     horizon,
+	}
+}
+
+// userSessionsDataset: n browser sessions finished before the horizon; with
+// blocked, 9 in 10 of them still have a live compat session, else only the
+// tenth that has none exists.
+func userSessionsDataset(n int, blocked bool) dataset {
+	users, insertUsers := usersOf(n)
+	session := ulidExpr("c", tagUserSession, "i")
+	keep := "i % 10 = 0"
+	name := fmt.Sprintf("users_clean_%d", n)
+	if blocked {
+		keep = "true"
+		name = fmt.Sprintf("users_blocked_%d", n)
+	}
+	stmts := []string{
+		insertUsers,
+		fmt.Sprintf(`INSERT INTO user_sessions (user_session_id, user_id, user_agent, created_at, finished_at, last_active_at)
+		SELECT %s, %s, 'bench', c, c + f, c + f FROM %s WHERE %s`, session, userOf(users), rowsOf(n), keep),
+	}
+	if blocked {
+		stmts = append(stmts, fmt.Sprintf(`INSERT INTO compat_sessions (compat_session_id, user_id, user_session_id, device_id, created_at, last_active_at, last_active_ip)
+		SELECT %s, %s, %s, 'DEVICE' || i, c, %s, '192.0.2.1' FROM %s WHERE i %% 10 <> 0`,
+			ulidExpr("c", tagCompatSession, "i"), userOf(users), session, recent, rowsOf(n)))
+	}
+	return dataset{
+		name:       name,
+		statements: stmts,
+		pending: `SELECT count(*) FROM user_sessions us WHERE finished_at < $1
+			AND NOT EXISTS (SELECT 1 FROM compat_sessions cs WHERE cs.user_session_id = us.user_session_id)
+			AND NOT EXISTS (SELECT 1 FROM oauth2_sessions os WHERE os.user_session_id = us.user_session_id)`,
+		arg: horizon,
+	}
+}
+
+// ipDataset: 2n live browser sessions holding an IP, every other one last
+// active before the horizon.
+func ipDataset(n int) dataset {
+	total := 2 * n
+	users, insertUsers := usersOf(total)
+	return dataset{
+		name: fmt.Sprintf("ips_%d", n),
+		statements: []string{
+			insertUsers,
+			fmt.Sprintf(`INSERT INTO user_sessions (user_session_id, user_id, user_agent, created_at, last_active_at, last_active_ip)
+			SELECT %s, %s, 'bench', c, CASE WHEN i %% 2 = 0 THEN c + f ELSE %s END, '192.0.2.1' FROM %s`,
+				ulidExpr("c", tagUserSession, "i"), userOf(users), recent, rowsOf(total)),
+		},
+		pending: `SELECT count(*) FROM user_sessions WHERE last_active_ip IS NOT NULL AND last_active_at < $1`,
+		arg:     horizon,
+	}
+}
+
+// queueDataset: n queue jobs created before the horizon, completed (9 in
+// 10) or failed, but 1 in 100 still available; and n completed jobs created
+// after the horizon.
+func queueDataset(n int) dataset {
+	oldStep := spanUS / int64(n)
+	newStep := int64(28*24*time.Hour/time.Microsecond) / int64(n)
+	created := fmt.Sprintf(`CASE WHEN i <= %d THEN %s + (i * %d) * interval '1 microsecond'
+		ELSE timestamptz '2026-05-03 00:00:00+00' + ((i - %d) * %d) * interval '1 microsecond' END`,
+		n, baseTime, oldStep, n, newStep)
+	return dataset{
+		name: fmt.Sprintf("queue_%d", n),
+		statements: []string{
+			`INSERT INTO queue_schedules (schedule_name) VALUES ('bench')`,
+			fmt.Sprintf(`INSERT INTO queue_jobs (queue_job_id, queue_name, status, created_at, started_at, completed_at, failed_at, attempt)
+			SELECT %s, 'email', st::queue_job_status, c, c, CASE WHEN st = 'completed' THEN c END, CASE WHEN st = 'failed' THEN c END, 0
+			FROM (SELECT i, c, CASE WHEN i <= %d AND i %% 100 = 50 THEN 'available'
+			                        WHEN i <= %d AND i %% 10 = 0 THEN 'failed' ELSE 'completed' END AS st
+			      FROM (SELECT i, %s AS c FROM generate_series(1::bigint, %d) AS i) AS t) AS s`,
+				ulidExpr("c", tagQueueJob, "i"), n, n, created, 2*n),
+			// The last job of the schedule is one of the old ones: deleting
+			// it nulls the reference, as in production.
+			`UPDATE queue_schedules SET last_scheduled_job_id =
+				(SELECT queue_job_id FROM queue_jobs WHERE status = 'completed' ORDER BY queue_job_id LIMIT 1)`,
+		},
+		pending: `SELECT count(*) FROM queue_jobs WHERE status IN ('completed', 'failed') AND queue_job_id < $1`,
+		arg:     ulidx.UUID(ulidx.Horizon(horizon)),
+	}
+}

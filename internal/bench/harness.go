@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/masstore/masstore/schema"
+)
+
+// dbPrefix starts the name of every database the benchmark creates.
+const dbPrefix = "masstore_bench_"
+
+// bench builds templates and runs variants on copies of them.
+type bench struct {
+	c   *cluster
+	cfg config
+	log io.Writer
+	// copyStrategy is the CREATE DATABASE strategy clause: FILE_COPY from
+	// PostgreSQL 15 on (WAL_LOG, the default, writes a large copy through the
+	// WAL), empty before.
+	copyStrategy string
+	templates    map[string]template
+	// created lists the databases to drop at the end.
+	created []string
+	// sections are the printed result tables; goals the ratios checked.
+	sections []section
+	goals    []goal
+}
+
+// template is a built dataset.
+type template struct {
+	db       string
+	expected int // rows the job must affect
+	size     string
+	built    time.Duration
+}
+
+// result is one variant's run.
+type result struct {
+	dataset string
+	variant string
+	outcome
+	elapsed time.Duration
+	// ratio compares with the scenario's baseline (see the section's note).
+	ratio float64
+}
+
+func (r result) seconds() float64 { return r.elapsed.Seconds() }
+
+func (r result) rate() float64 {
+	if r.elapsed <= 0 {
+		return 0
+	}
+	return float64(r.rows) / r.elapsed.Seconds()
+}
+
+// section is one scenario's table.
+type section struct {
+	title string
+	note  string
+	rows  []result
+}
+
+// goal is one of the issue's bounds, checked against a measurement.
+type goal struct {
+	what     string
+	measured string
+	bound    string
+	met      bool
+}
+
+func newBench(ctx context.Context, c *cluster, cfg config, log io.Writer) (*bench, error) {
+	b := &bench{c: c, cfg: cfg, log: log, templates: map[string]template{}}
+	var num int
+	if err := c.admin.QueryRowContext(ctx, "SELECT current_setting('server_version_num')::int").Scan(&num); err != nil {
+		return nil, err
+	}
+	if num >= 150000 {
+		b.copyStrategy = " STRATEGY FILE_COPY"
+	}
+	return b, nil
+}
+
+// close drops every database the benchmark created.
+func (b *bench) close() {
+	if b.c.admin == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, name := range b.created {
+		if b.cfg.keep && strings.HasPrefix(name, dbPrefix+"tpl_") {
+			continue
+		}
+		_, _ = b.c.admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+quote(name)+" WITH (FORCE)")
+	}
+	b.created = nil
+}
+
+func (b *bench) logf(format string, args ...any) {
+	fmt.Fprintf(b.log, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+func (b *bench) createDatabase(ctx context.Context, name, from string) error {
+	if _, err := b.c.admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+quote(name)+" WITH (FORCE)"); err != nil {
+		return err
+	}
+	q := "CREATE DATABASE " + quote(name)
+	if from != "" {
+		q += " TEMPLATE " + quote(from) + b.copyStrategy
+	}
+	if _, err := b.c.admin.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("create database %s: %w", name, err)
+	}
+	b.created = append(b.created, name)
+	return nil
+}
+
+func (b *bench) dropDatabase(ctx context.Context, name string) error {
+	_, err := b.c.admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+quote(name)+" WITH (FORCE)")
+	return err
+}
+
+func (b *bench) open(ctx context.Context, name string) (*sqlx.DB, error) {
+	db, err := sqlx.Open("postgres", b.c.urlFor(name))
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(4)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s: %w", name, err)
+	}
+	return db, nil
+}
+
+// template returns ds's template database, building it the first time:
+// migrate, generate the rows, VACUUM ANALYZE, count what the job must affect.
+func (b *bench) template(ctx context.Context, ds dataset) (template, error) {
+	if t, ok := b.templates[ds.name]; ok {
+		return t, nil
+	}
+	t := template{db: dbPrefix + "tpl_" + ds.name}
+	start := time.Now()
+	if err := b.createDatabase(ctx, t.db, ""); err != nil {
+		return t, err
+	}
+	db, err := b.open(ctx, t.db)
+	if err != nil {
+		return t, err
+	}
+	defer db.Close()
+	if err := schema.Migrate(ctx, db.DB); err != nil {
+		return t, fmt.Errorf("migrate %s: %w", t.db, err)
+	}
+	conn, err := db.Connx(ctx)
+	if err != nil {
+		return t, err
+	}
+	defer conn.Close()
+	// The rows are consistent by construction: skip the foreign-key
+	// triggers while loading (needs superuser; without it, they just run).
+	_, _ = conn.ExecContext(ctx, "SET session_replication_role = replica")
+	_, _ = conn.ExecContext(ctx, "SET maintenance_work_mem = '256MB'")
+	for _, q := range ds.statements {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return t, fmt.Errorf("build %s: %w\n%s", ds.name, err, q)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "VACUUM (ANALYZE)"); err != nil {
+		return t, fmt.Errorf("vacuum %s: %w", ds.name, err)
+	}
+	if err := conn.QueryRowxContext(ctx, ds.pending, ds.arg).Scan(&t.expected); err != nil {
+		return t, fmt.Errorf("count %s: %w", ds.name, err)
+	}
+	if err := conn.QueryRowxContext(ctx, "SELECT pg_size_pretty(pg_database_size(current_database()))").Scan(&t.size); err != nil {
+		return t, err
+	}
+	t.built = time.Since(start)
+	b.templates[ds.name] = t
+	b.logf("built %s: %d rows to affect, %s, in %s", t.db, t.expected, t.size, t.built.Round(time.Millisecond))
+	return t, nil
+}
+
+var unsafeChars = regexp.MustCompile(`[^a-z0-9_]+`)
+
+// measure runs v on a fresh copy of ds's template and checks that it
+// affected exactly the rows it should, leaving none behind.
+func (b *bench) measure(ctx context.Context, ds dataset, v variant) (result, error) {
+	t, err := b.template(ctx, ds)
+	if err != nil {
+		return result{}, err
+	}
+	name := dbPrefix + "run_" + unsafeChars.ReplaceAllString(ds.name+"_"+v.name, "_")
+	if err := b.createDatabase(ctx, name, t.db); err != nil {
+		return result{}, err
+	}
+	defer b.dropDatabase(context.WithoutCancel(ctx), name)
+	if b.cfg.autoExplain > 0 {
+		for _, s := range []string{
+			"session_preload_libraries = 'auto_explain'",
+			fmt.Sprintf("auto_explain.log_min_duration = '%dms'", b.cfg.autoExplain.Milliseconds()),
+			"auto_explain.log_analyze = on", "auto_explain.log_buffers = on", "auto_explain.log_nested_statements = on",
+		} {
+			if _, err := b.c.admin.ExecContext(ctx, "ALTER DATABASE "+quote(name)+" SET "+s); err != nil {
+				return result{}, fmt.Errorf("auto_explain: %w", err)
+			}
+		}
+	}
+	// Start every variant with no dirty pages left by the copy.
+	if _, err := b.c.admin.ExecContext(ctx, "CHECKPOINT"); err != nil {
+		b.logf("checkpoint: %v (going on)", err)
+	}
+	db, err := b.open(ctx, name)
+	if err != nil {
+		return result{}, err
+	}
+	defer db.Close()
+	b.logf("run %-28s on %s ...", v.name, ds.name)
+	start := time.Now()
+	out, err := v.run(ctx, db, b.c.urlFor(name))
+	elapsed := time.Since(start)
+	if err != nil {
+		return result{}, fmt.Errorf("%s on %s: %w", v.name, ds.name, err)
+	}
+	r := result{dataset: ds.name, variant: v.name, outcome: out, elapsed: elapsed}
+	var left int
+	if err := db.QueryRowxContext(ctx, ds.pending, ds.arg).Scan(&left); err != nil {
+		return r, err
+	}
+	if left != 0 || out.rows != t.expected {
+		return r, fmt.Errorf("%s on %s affected %d rows and left %d, want %d and 0", v.name, ds.name, out.rows, left, t.expected)
+	}
+	b.logf("    %s: %d rows in %.2fs (%.0f rows/s), %d batch(es), p99 %s ms", v.name, r.rows, r.seconds(), r.rate(), max(len(r.batches), r.batchCount), formatMS(percentileMS(r.batches, 99)))
+	return r, nil
+}
+
+// measureAll runs each variant on ds, in order.
+func (b *bench) measureAll(ctx context.Context, ds dataset, vs []variant) ([]result, error) {
+	var rs []result
+	for _, v := range vs {
+		r, err := b.measure(ctx, ds, v)
+		if err != nil {
+			return rs, err
+		}
+		rs = append(rs, r)
+	}
+	return rs, nil
+}
+
+// dropTemplate drops a template no later scenario needs, to spare the disk.
+func (b *bench) dropTemplate(ctx context.Context, ds dataset) {
+	t, ok := b.templates[ds.name]
+	if !ok || b.cfg.keep {
+		return
+	}
+	if err := b.dropDatabase(ctx, t.db); err == nil {
+		delete(b.templates, ds.name)
+	}
+}

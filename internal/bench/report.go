@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"time"
+)
+
+// percentileMS is the p-th percentile (nearest rank) of ds, in milliseconds;
+// NaN when there is none.
+func percentileMS(ds []time.Duration, p float64) float64 {
+	if len(ds) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	rank := int(math.Ceil(p / 100 * float64(len(s))))
+	rank = min(max(rank, 1), len(s))
+	return float64(s[rank-1]) / float64(time.Millisecond)
+}
+
+func formatMS(ms float64) string {
+	if math.IsNaN(ms) {
+		return "-"
+	}
+	if ms < 10 {
+		return fmt.Sprintf("%.1f", ms)
+	}
+	return fmt.Sprintf("%.0f", ms)
+}
+
+// printSection prints one scenario's results as a Markdown table.
+func printSection(w io.Writer, s section) {
+	fmt.Fprintf(w, "\n### %s\n\n", s.title)
+	withRSS := false
+	for _, r := range s.rows {
+		withRSS = withRSS || r.rssKB > 0
+	}
+	header := "| dataset | variant | rows | seconds | rows/s | batches | batch p50 ms | batch p99 ms | batch max ms | most scanned | ratio |"
+	rule := "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	if withRSS {
+		header += " peak RSS MiB |"
+		rule += " ---: |"
+	}
+	fmt.Fprintln(w, header)
+	fmt.Fprintln(w, rule)
+	for _, r := range s.rows {
+		batches := len(r.batches)
+		if batches == 0 {
+			batches = r.batchCount
+		}
+		line := fmt.Sprintf("| %s | %s | %d | %.2f | %.0f | %d | %s | %s | %s | %s | %s |",
+			r.dataset, r.variant, r.rows, r.seconds(), r.rate(), batches,
+			formatMS(percentileMS(r.batches, 50)), formatMS(percentileMS(r.batches, 99)), formatMS(percentileMS(r.batches, 100)),
+			scanned(r), ratio(r.ratio))
+		if withRSS {
+			line += fmt.Sprintf(" %.1f |", float64(r.rssKB)/1024)
+		}
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprintf(w, "\n%s.\n", s.note)
+}
+
+func ratio(x float64) string {
+	if x == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", x)
+}
+
+func scanned(r result) string {
+	if r.maxScanned == 0 {
+		return "-"
+	}
+	return fmt.Sprint(r.maxScanned)
+}
+
+// printGoals prints the bounds against the measurements.
+func printGoals(w io.Writer, goals []goal) {
+	if len(goals) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\n### Goals")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| goal | measured | bound | met |")
+	fmt.Fprintln(w, "| --- | ---: | --- | --- |")
+	for _, g := range goals {
+		met := "**not met**"
+		if g.met {
+			met = "met"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", g.what, g.measured, g.bound, met)
+	}
+}

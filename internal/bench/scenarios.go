@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Bounds of the issue's goals.
+const (
+	boundFinished  = 1.3
+	boundBatchP99  = 250 * time.Millisecond
+	boundBlocked   = 1.5
+	boundFlat      = 1.3
+	boundIP        = 1.3
+	boundMemoryMiB = 64
+)
+
+// scenarioNames are the scenarios, in the order they run.
+var scenarioNames = []string{"compat", "user-blocked", "flat", "ip", "memory"}
+
+func (b *bench) runScenario(ctx context.Context, name string) error {
+	switch name {
+	case "compat":
+		return b.compat(ctx)
+	case "user-blocked":
+		return b.userBlocked(ctx)
+	case "flat":
+		return b.flat(ctx)
+	case "ip":
+		return b.ip(ctx)
+	case "memory":
+		return b.memory(ctx)
+	}
+	return fmt.Errorf("unknown scenario %q (known: %s)", name, strings.Join(scenarioNames, ", "))
+}
+
+// masstoreVariants are masstore's fixed-size and adaptive variants of job.
+func (b *bench) masstoreVariants(job string, targets []time.Duration) []variant {
+	vs := []variant{masstore(job, 1000, 0)}
+	for _, t := range targets {
+		vs = append(vs, masstore(job, 1000, t))
+	}
+	return vs
+}
+
+// compat: delete N finished compat sessions with their tokens, out of 2N.
+func (b *bench) compat(ctx context.Context) error {
+	n := b.cfg.sizes.compat
+	ds := compatDataset(n)
+	vs := append([]variant{singleStatement(singleCompat, horizon), commonCompat(1000)},
+		b.masstoreVariants(jobCompat, append([]time.Duration{b.cfg.target}, b.cfg.compatTargets...))...)
+	rs, err := b.measureAll(ctx, ds, vs)
+	if err != nil {
+		return err
+	}
+	for i := range rs {
+		rs[i].ratio = rs[i].seconds() / rs[0].seconds()
+		if strings.HasPrefix(rs[i].variant, "masstore") {
+			b.finishedGoals("compat", rs[i])
+		}
+	}
+	b.addSection(section{
+		title: fmt.Sprintf("compat: %d finished compat sessions (each with an access and a refresh token) of %d", n, 2*n),
+		note:  "ratio: seconds / single-statement seconds",
+		rows:  rs,
+	})
+	if !b.needsLater("compat", n) {
+		b.dropTemplate(ctx, ds)
+	}
+	return nil
+}
+
+// finishedGoals records the finished-session goals of one masstore run.
+func (b *bench) finishedGoals(scenario string, r result) {
+	b.goals = append(b.goals,
+		goal{what: scenario + ": " + r.variant + " time vs single statement", measured: fmt.Sprintf("%.2f×", r.ratio),
+			bound: fmt.Sprintf("≤ %.1f×", boundFinished), met: r.ratio <= boundFinished},
+		goal{what: scenario + ": " + r.variant + " batch p99", measured: fmt.Sprintf("%.0f ms", percentileMS(r.batches, 99)),
+			bound: fmt.Sprintf("< %d ms", boundBatchP99.Milliseconds()), met: percentileMS(r.batches, 99) < float64(boundBatchP99.Milliseconds())})
+}
+
+// userBlocked: finished browser sessions of which 9 in 10 still have a live
+// compat session, against a table holding only the deletable tenth.
+func (b *bench) userBlocked(ctx context.Context) error {
+	n := b.cfg.sizes.userBlocked
+	blocked, clean := userSessionsDataset(n, true), userSessionsDataset(n, false)
+	vs := append([]variant{singleStatement(singleUserSessions, horizon)}, b.masstoreVariants(jobUserSessions, []time.Duration{b.cfg.target})...)
+	rb, err := b.measureAll(ctx, blocked, vs)
+	if err != nil {
+		return err
+	}
+	b.dropTemplate(ctx, blocked)
+	rc, err := b.measureAll(ctx, clean, vs)
+	if err != nil {
+		return err
+	}
+	b.dropTemplate(ctx, clean)
+	var rows []result
+	for i := range vs {
+		rc[i].ratio = 1
+		rb[i].ratio = rb[i].seconds() / rc[i].seconds()
+		rows = append(rows, rc[i], rb[i])
+		if i == 0 {
+			continue
+		}
+		b.goals = append(b.goals,
+			goal{what: "user-blocked: " + rb[i].variant + " time, blocked vs clean table", measured: fmt.Sprintf("%.2f×", rb[i].ratio),
+				bound: fmt.Sprintf("≤ %.1f×", boundBlocked), met: rb[i].ratio <= boundBlocked},
+			goal{what: "user-blocked: " + rb[i].variant + " most candidates one batch scanned", measured: fmt.Sprintf("%d (largest batch size %d)", rb[i].maxScanned, rb[i].maxLimit),
+				bound: "≤ the batch size", met: rb[i].maxScanned <= rb[i].maxLimit})
+	}
+	b.addSection(section{
+		title: fmt.Sprintf("user-blocked: %d finished browser sessions, %d of them with a live compat session, vs only the %d deletable ones", n, n-n/10, n/10),
+		note:  "ratio: seconds on the blocked table / seconds of the same variant on the clean table",
+		rows:  rows,
+	})
+	return nil
+}
+
+// flat: compat rows/s at a small and at a large number of candidates.
+func (b *bench) flat(ctx context.Context) error {
+	small, large := b.cfg.sizes.flatSmall, b.cfg.sizes.flatLarge
+	vs := b.masstoreVariants(jobCompat, []time.Duration{b.cfg.target})
+	dsSmall, dsLarge := compatDataset(small), compatDataset(large)
+	rs, err := b.measureAll(ctx, dsSmall, vs)
+	if err != nil {
+		return err
+	}
+	if !b.needsLater("flat", small) {
+		b.dropTemplate(ctx, dsSmall)
+	}
+	rl, err := b.measureAll(ctx, dsLarge, vs)
+	if err != nil {
+		return err
+	}
+	if !b.needsLater("flat", large) {
+		b.dropTemplate(ctx, dsLarge)
+	}
+	var rows []result
+	for i := range vs {
+		rs[i].ratio = 1
+		rl[i].ratio = rs[i].rate() / rl[i].rate()
+		rows = append(rows, rs[i], rl[i])
+		b.goals = append(b.goals, goal{
+			what:     fmt.Sprintf("flat: %s rows/s at %d vs at %d candidates", vs[i].name, small, large),
+			measured: fmt.Sprintf("%.2f× (%.0f vs %.0f rows/s)", rl[i].ratio, rs[i].rate(), rl[i].rate()),
+			bound:    fmt.Sprintf("≤ %.1f×", boundFlat), met: rl[i].ratio <= boundFlat,
+		})
+	}
+	b.addSection(section{
+		title: fmt.Sprintf("flat: compat cleanup at %d and at %d candidates (each of 2× as many sessions)", small, large),
+		note:  "ratio: rows/s at the small size / rows/s at this size (1.00 = flat)",
+		rows:  rows,
+	})
+	return nil
+}
+
+// ip: clearing stale browser-session IPs, and deleting old queue jobs by
+// ULID age, against their single statements.
+func (b *bench) ip(ctx context.Context) error {
+	n := b.cfg.sizes.ip
+	type job struct {
+		ds     dataset
+		single variant
+		job    string
+		title  string
+	}
+	jobs := []job{
+		{ipDataset(n), singleStatement(singleUserSessionIPs, horizon), jobUserIPs,
+			fmt.Sprintf("ip: clear the IPs of %d browser sessions inactive since before the horizon, of %d", n, 2*n)},
+		{queueDataset(n), singleStatement(singleQueueJobs, queueHorizon()), jobQueue,
+			fmt.Sprintf("queue (ULID age): delete the completed and failed queue jobs among %d created before the horizon (1%% are still available), of %d", n, 2*n)},
+	}
+	for _, j := range jobs {
+		vs := append([]variant{j.single}, b.masstoreVariants(j.job, []time.Duration{b.cfg.target})...)
+		rs, err := b.measureAll(ctx, j.ds, vs)
+		if err != nil {
+			return err
+		}
+		b.dropTemplate(ctx, j.ds)
+		for i := range rs {
+			rs[i].ratio = rs[i].seconds() / rs[0].seconds()
+			if i > 0 {
+				b.goals = append(b.goals, goal{
+					what:     j.job + ": " + rs[i].variant + " time vs single statement",
+					measured: fmt.Sprintf("%.2f×", rs[i].ratio), bound: fmt.Sprintf("≤ %.1f×", boundIP), met: rs[i].ratio <= boundIP,
+				})
+			}
+		}
+		b.addSection(section{title: j.title, note: "ratio: seconds / single-statement seconds", rows: rs})
+	}
+	return nil
+}
+
+// largestCompat is the size of the largest compat dataset the selected
+// scenarios build: the memory scenario's.
+func (b *bench) largestCompat() int {
+	n := 0
+	for _, s := range b.cfg.scenarios {
+		switch s {
+		case "compat":
+			n = max(n, b.cfg.sizes.compat)
+		case "flat":
+			n = max(n, b.cfg.sizes.flatLarge)
+		}
+	}
+	if n == 0 {
+		n = b.cfg.sizes.compat
+	}
+	return n
+}
+
+// needsLater reports whether a scenario after `after` uses the compat
+// dataset of size n (the memory scenario uses the largest).
+func (b *bench) needsLater(after string, n int) bool {
+	seen := false
+	for _, s := range b.cfg.scenarios {
+		if seen {
+			switch {
+			case s == "memory" && n == b.largestCompat():
+				return true
+			case s == "flat" && (n == b.cfg.sizes.flatSmall || n == b.cfg.sizes.flatLarge):
+				return true
+			}
+		}
+		seen = seen || s == after
+	}
+	return false
+}
+
+func (b *bench) addSection(s section) {
+	b.sections = append(b.sections, s)
+	printSection(b.cfg.out, s)
+}

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/masstore/masstore/cleanup"
+	"github.com/masstore/masstore/internal/ulidx"
+	"github.com/masstore/masstore/storage"
+	"github.com/masstore/masstore/storage/postgres"
+)
+
+// variant is one way of doing a job's work on a fresh copy of a dataset.
+type variant struct {
+	name string
+	run  func(ctx context.Context, db *sqlx.DB, url string) (outcome, error)
+}
+
+// outcome is what a variant did.
+type outcome struct {
+	rows    int
+	batches []time.Duration
+	// maxScanned is the most candidates one batch examined.
+	maxScanned int
+	// maxLimit is the largest batch size a batch ran with.
+	maxLimit int
+	// batchCount is the number of batches when batches (their durations)
+	// are unknown.
+	batchCount int
+	// rssKB is the peak resident set of a variant run as its own process.
+	rssKB int64
+}
+
+// singleStatement runs query (whose $1 is arg) once: the practical limit of
+// what PostgreSQL can do, everything locked at once.
+func singleStatement(query string, arg any) variant {
+	return variant{name: "single-statement", run: func(ctx context.Context, db *sqlx.DB, _ string) (outcome, error) {
+		start := time.Now()
+		res, err := db.ExecContext(ctx, query, arg)
+		if err != nil {
+			return outcome{}, err
+		}
+		n, err := res.RowsAffected()
+		took := time.Since(start)
+		return outcome{rows: int(n), batches: []time.Duration{took}, maxScanned: int(n), maxLimit: int(n)}, err
+	}}
+}
+
+// The single statements, one per job benchmarked. $1 is the horizon.
+const (
+	singleCompat = `
+WITH c AS MATERIALIZED (
+	SELECT compat_session_id AS id FROM compat_sessions WHERE finished_at IS NOT NULL AND finished_at < $1
+), rt AS (
+	DELETE FROM compat_refresh_tokens WHERE compat_session_id IN (SELECT id FROM c)
+), at AS (
+	DELETE FROM compat_access_tokens WHERE compat_session_id IN (SELECT id FROM c)
+), sso AS (
+	DELETE FROM compat_sso_logins WHERE compat_session_id IN (SELECT id FROM c)
+)
+DELETE FROM compat_sessions WHERE compat_session_id IN (SELECT id FROM c)`
+
+	singleUserSessions = `
+WITH d AS MATERIALIZED (
+	SELECT us.user_session_id AS id FROM user_sessions us
+	WHERE us.finished_at IS NOT NULL AND us.finished_at < $1
+	  AND NOT EXISTS (SELECT 1 FROM compat_sessions cs WHERE cs.user_session_id = us.user_session_id)
+	  AND NOT EXISTS (SELECT 1 FROM oauth2_sessions os WHERE os.user_session_id = us.user_session_id)
+), a AS (
+	DELETE FROM user_session_authentications WHERE user_session_id IN (SELECT id FROM d)
+), g AS (
+	UPDATE oauth2_device_code_grant SET user_session_id = NULL WHERE user_session_id IN (SELECT id FROM d)
+)
+DELETE FROM user_sessions WHERE user_session_id IN (SELECT id FROM d)`
+
+	singleUserSessionIPs = `
+UPDATE user_sessions SET last_active_ip = NULL
+WHERE last_active_ip IS NOT NULL AND last_active_at IS NOT NULL AND last_active_at < $1`
+
+	singleQueueJobs = `
+DELETE FROM queue_jobs WHERE status IN ('completed', 'failed') AND queue_job_id < $1`
+)
+
+// The common batched form of the compat cleanup, as most hand-written
+// retention jobs (and MAS) do it: one transaction per batch; pick the
+// candidates ordered by finished_at, LIMIT, FOR UPDATE; the cursor is the
+// last deleted timestamp (>=, since the deleted rows are gone); delete the
+// tokens, then the sessions, one statement each, by the IDs picked.
+const (
+	commonPickFirst = `
+SELECT compat_session_id, finished_at FROM compat_sessions
+WHERE finished_at IS NOT NULL AND finished_at < $1
+ORDER BY finished_at LIMIT $2 FOR UPDATE`
+	commonPickNext = `
+SELECT compat_session_id, finished_at FROM compat_sessions
+WHERE finished_at IS NOT NULL AND finished_at < $1 AND finished_at >= $3
+ORDER BY finished_at LIMIT $2 FOR UPDATE`
+)
+
+var commonDeletes = []string{
+	`DELETE FROM compat_refresh_tokens WHERE compat_session_id = ANY ($1::uuid[])`,
+	`DELETE FROM compat_access_tokens WHERE compat_session_id = ANY ($1::uuid[])`,
+	`DELETE FROM compat_sso_logins WHERE compat_session_id = ANY ($1::uuid[])`,
+	`DELETE FROM compat_sessions WHERE compat_session_id = ANY ($1::uuid[])`,
+}
+
+func commonCompat(size int) variant {
+	return variant{name: fmt.Sprintf("common-%d", size), run: func(ctx context.Context, db *sqlx.DB, _ string) (outcome, error) {
+		out := outcome{maxLimit: size}
+		var cursor *time.Time
+		for {
+			start := time.Now()
+			picked, last, err := commonBatch(ctx, db, size, cursor)
+			if err != nil {
+				return out, err
+			}
+			out.batches = append(out.batches, time.Since(start))
+			out.rows += picked
+			out.maxScanned = max(out.maxScanned, picked)
+			if picked < size {
+				return out, nil
+			}
+			cursor = &last
+		}
+	}}
+}
+
+// commonBatch runs one batch of the common form in its own transaction.
+func commonBatch(ctx context.Context, db *sqlx.DB, size int, cursor *time.Time) (int, time.Time, error) {
+	var last time.Time
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, last, err
+	}
+	defer tx.Rollback()
+	var rows *sqlx.Rows
+	if cursor == nil {
+		rows, err = tx.QueryxContext(ctx, commonPickFirst, horizon, size)
+	} else {
+		rows, err = tx.QueryxContext(ctx, commonPickNext, horizon, size, *cursor)
+	}
+	if err != nil {
+		return 0, last, err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id, &last); err != nil {
+			rows.Close()
+			return 0, last, err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, last, err
+	}
+	if len(ids) == 0 {
+		return 0, last, tx.Commit()
+	}
+	for _, q := range commonDeletes {
+		if _, err := tx.ExecContext(ctx, q, pq.Array(ids)); err != nil {
+			return 0, last, err
+		}
+	}
+	return len(ids), last, tx.Commit()
+}
+
+// masstore runs the library's job with cleanup.Run on postgres.New, batch
+// size `size`, adaptive when target is not zero.
+func masstore(jobName string, size int, target time.Duration) variant {
+	name := fmt.Sprintf("masstore-%d", size)
+	if target > 0 {
+		name = fmt.Sprintf("masstore-adaptive-%s", target)
+	}
+	return variant{name: name, run: func(ctx context.Context, db *sqlx.DB, _ string) (outcome, error) {
+		job, err := cleanup.Lookup(jobName)
+		if err != nil {
+			return outcome{}, err
+		}
+		var out outcome
+		opts := cleanup.Options{BatchSize: size, TargetBatchDuration: target, OnBatch: func(b cleanup.BatchInfo) {
+			out.batches = append(out.batches, b.Duration)
+			out.maxScanned = max(out.maxScanned, b.Scanned)
+			out.maxLimit = max(out.maxLimit, b.Limit)
+		}}
+		r, err := cleanup.Run(ctx, job, postgres.New(db), storage.NewTestClock(benchNow), opts)
+		out.rows = r.Affected
+		return out, err
+	}}
+}
+
+// Job names.
+const (
+	jobCompat       = "cleanup-finished-compat-sessions"
+	jobUserSessions = "cleanup-finished-user-sessions"
+	jobUserIPs      = "cleanup-inactive-user-session-ips"
+	jobQueue        = "cleanup-queue-jobs"
+)
+
+// queueHorizon is the single statement's $1 for the ULID-age queue job.
+func queueHorizon() string { return ulidx.UUID(ulidx.Horizon(horizon)) }
