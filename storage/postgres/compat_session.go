@@ -190,14 +190,9 @@ func (r compatSessions) ConsumeRefreshToken(ctx context.Context, clock storage.C
 		return t, nil
 	}
 	if noRows(err) {
-		err = r.existsOr(ctx, "compat_refresh_tokens", "compat_refresh_token_id", token.ID, storage.ErrAlreadyFinished)
+		err = existsOr(ctx, r.ext, "compat_refresh_tokens", "compat_refresh_token_id", token.ID, storage.ErrAlreadyFinished)
 	}
 	return nil, fmt.Errorf("consume compat refresh token %s: %w", token.ID, err)
-}
-
-// existsOr returns state when the row exists, else ErrNotFound.
-func (r compatSessions) existsOr(ctx context.Context, table, idColumn string, id ulid.ULID, state error) error {
-	return existsOr(ctx, r.ext, table, idColumn, id, state)
 }
 
 // AddSSOLogin starts an SSO login.
@@ -254,7 +249,7 @@ func (r compatSessions) FulfillSSOLogin(ctx context.Context, clock storage.Clock
 		return l, nil
 	}
 	if noRows(err) {
-		err = r.existsOr(ctx, "compat_sso_logins", "compat_sso_login_id", login.ID, storage.ErrInvalidState)
+		err = existsOr(ctx, r.ext, "compat_sso_logins", "compat_sso_login_id", login.ID, storage.ErrInvalidState)
 	}
 	return nil, fmt.Errorf("fulfill SSO login %s: %w", login.ID, err)
 }
