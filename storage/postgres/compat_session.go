@@ -67,6 +67,9 @@ func scanCompatSSOLogin(row rowScanner) (*storage.CompatSSOLogin, error) {
 
 // Add starts a compat session for the user, under browser when not nil.
 func (r compatSessions) Add(ctx context.Context, clock storage.Clock, user *storage.User, deviceID string, browser *storage.UserSession, isSynapseAdmin bool) (*storage.CompatSession, error) {
+	if user == nil {
+		return nil, nilArg("add compat session", "user")
+	}
 	now := storage.Now(clock)
 	s := &storage.CompatSession{ID: ulidx.New(now), UserID: user.ID, DeviceID: deviceID, IsSynapseAdmin: isSynapseAdmin, CreatedAt: now}
 	if browser != nil {
@@ -94,6 +97,9 @@ func (r compatSessions) Lookup(ctx context.Context, id ulid.ULID) (*storage.Comp
 
 // Finish marks the session finished.
 func (r compatSessions) Finish(ctx context.Context, clock storage.Clock, session *storage.CompatSession) (*storage.CompatSession, error) {
+	if session == nil {
+		return nil, nilArg("finish compat session", "session")
+	}
 	s, err := scanCompatSession(r.ext.QueryRowxContext(ctx, `
 		UPDATE compat_sessions SET finished_at = $1
 		WHERE compat_session_id = $2 AND finished_at IS NULL
@@ -116,6 +122,9 @@ func (r compatSessions) RecordActivity(ctx context.Context, clock storage.Clock,
 
 // AddAccessToken adds an access token, expiring after expiresIn (0: never).
 func (r compatSessions) AddAccessToken(ctx context.Context, clock storage.Clock, session *storage.CompatSession, token string, expiresIn time.Duration) (*storage.CompatAccessToken, error) {
+	if session == nil {
+		return nil, nilArg("add compat access token", "session")
+	}
 	if token == "" {
 		return nil, fmt.Errorf("add compat access token: empty token: %w", storage.ErrInvalidArgument)
 	}
@@ -152,6 +161,9 @@ func (r compatSessions) FindAccessToken(ctx context.Context, token string) (*sto
 
 // AddRefreshToken adds a refresh token paired with an access token.
 func (r compatSessions) AddRefreshToken(ctx context.Context, clock storage.Clock, session *storage.CompatSession, access *storage.CompatAccessToken, token string) (*storage.CompatRefreshToken, error) {
+	if session == nil {
+		return nil, nilArg("add compat refresh token", "session")
+	}
 	if access == nil {
 		return nil, fmt.Errorf("add compat refresh token: no access token: %w", storage.ErrInvalidArgument)
 	}
@@ -182,6 +194,9 @@ func (r compatSessions) FindRefreshToken(ctx context.Context, token string) (*st
 
 // ConsumeRefreshToken marks the token consumed.
 func (r compatSessions) ConsumeRefreshToken(ctx context.Context, clock storage.Clock, token *storage.CompatRefreshToken) (*storage.CompatRefreshToken, error) {
+	if token == nil {
+		return nil, nilArg("consume compat refresh token", "token")
+	}
 	t, err := scanCompatRefreshToken(r.ext.QueryRowxContext(ctx, `
 		UPDATE compat_refresh_tokens SET consumed_at = $1
 		WHERE compat_refresh_token_id = $2 AND consumed_at IS NULL
@@ -233,6 +248,9 @@ func (r compatSessions) lookupSSOLogin(ctx context.Context, id ulid.ULID) (*stor
 // FulfillSSOLogin attaches the compat session the login created and the
 // browser session that approved it.
 func (r compatSessions) FulfillSSOLogin(ctx context.Context, clock storage.Clock, login *storage.CompatSSOLogin, session *storage.CompatSession, browser *storage.UserSession) (*storage.CompatSSOLogin, error) {
+	if login == nil {
+		return nil, nilArg("fulfill SSO login", "login")
+	}
 	if session == nil {
 		return nil, fmt.Errorf("fulfill SSO login %s: no compat session: %w", login.ID, storage.ErrInvalidArgument)
 	}
@@ -256,6 +274,9 @@ func (r compatSessions) FulfillSSOLogin(ctx context.Context, clock storage.Clock
 
 // ExchangeSSOLogin marks a fulfilled login exchanged.
 func (r compatSessions) ExchangeSSOLogin(ctx context.Context, clock storage.Clock, login *storage.CompatSSOLogin) (*storage.CompatSSOLogin, error) {
+	if login == nil {
+		return nil, nilArg("exchange SSO login", "login")
+	}
 	l, err := scanCompatSSOLogin(r.ext.QueryRowxContext(ctx, `
 		UPDATE compat_sso_logins SET exchanged_at = $1
 		WHERE compat_sso_login_id = $2 AND fulfilled_at IS NOT NULL AND exchanged_at IS NULL

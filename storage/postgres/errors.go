@@ -62,3 +62,8 @@ func sqlState(err error) string {
 // noRows reports whether a conditional update matched no row. A missing
 // referenced row (a foreign-key violation, also ErrNotFound) is not that.
 func noRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// nilArg is the error of a method given a nil row it needs.
+func nilArg(op, what string) error {
+	return fmt.Errorf("%s: nil %s: %w", op, what, storage.ErrInvalidArgument)
+}

@@ -47,6 +47,9 @@ func scanDeviceCodeGrant(row rowScanner) (*storage.OAuth2DeviceCodeGrant, error)
 // code and response mode query (the columns MAS requires that the domain
 // type does not carry).
 func (r oauth2Grants) AddAuthorizationGrant(ctx context.Context, clock storage.Clock, client *storage.OAuth2Client, redirectURI, scope, code string) (*storage.OAuth2AuthorizationGrant, error) {
+	if client == nil {
+		return nil, nilArg("add authorization grant", "client")
+	}
 	now := storage.Now(clock)
 	g := &storage.OAuth2AuthorizationGrant{ID: ulidx.New(now), ClientID: client.ID, Code: code, RedirectURI: redirectURI, Scope: scope, CreatedAt: now}
 	_, err := r.ext.ExecContext(ctx, `
@@ -73,6 +76,9 @@ func (r oauth2Grants) LookupAuthorizationGrant(ctx context.Context, id ulid.ULID
 // FulfillAuthorizationGrant records the session the grant created and the
 // browser session that approved it.
 func (r oauth2Grants) FulfillAuthorizationGrant(ctx context.Context, clock storage.Clock, grant *storage.OAuth2AuthorizationGrant, session *storage.OAuth2Session, browser *storage.UserSession) (*storage.OAuth2AuthorizationGrant, error) {
+	if grant == nil {
+		return nil, nilArg("fulfill authorization grant", "grant")
+	}
 	if session == nil {
 		return nil, fmt.Errorf("fulfill authorization grant %s: no session: %w", grant.ID, storage.ErrInvalidArgument)
 	}
@@ -96,6 +102,9 @@ func (r oauth2Grants) FulfillAuthorizationGrant(ctx context.Context, clock stora
 
 // ExchangeAuthorizationGrant marks a fulfilled grant's code exchanged.
 func (r oauth2Grants) ExchangeAuthorizationGrant(ctx context.Context, clock storage.Clock, grant *storage.OAuth2AuthorizationGrant) (*storage.OAuth2AuthorizationGrant, error) {
+	if grant == nil {
+		return nil, nilArg("exchange authorization grant", "grant")
+	}
 	g, err := scanAuthorizationGrant(r.ext.QueryRowxContext(ctx, `
 		UPDATE oauth2_authorization_grants SET exchanged_at = $1
 		WHERE oauth2_authorization_grant_id = $2 AND fulfilled_at IS NOT NULL AND exchanged_at IS NULL
@@ -123,6 +132,9 @@ func finalOrInvalid(already bool, why string) error {
 
 // AddDeviceCodeGrant starts a device-code grant expiring after expiresIn.
 func (r oauth2Grants) AddDeviceCodeGrant(ctx context.Context, clock storage.Clock, client *storage.OAuth2Client, scope, deviceCode, userCode string, expiresIn time.Duration, ip netip.Addr, userAgent string) (*storage.OAuth2DeviceCodeGrant, error) {
+	if client == nil {
+		return nil, nilArg("add device-code grant", "client")
+	}
 	if deviceCode == "" || userCode == "" {
 		return nil, fmt.Errorf("add device-code grant: empty code: %w", storage.ErrInvalidArgument)
 	}
@@ -154,6 +166,9 @@ func (r oauth2Grants) LookupDeviceCodeGrant(ctx context.Context, id ulid.ULID) (
 
 // FulfillDeviceCodeGrant records the browser session that approved it.
 func (r oauth2Grants) FulfillDeviceCodeGrant(ctx context.Context, clock storage.Clock, grant *storage.OAuth2DeviceCodeGrant, browser *storage.UserSession) (*storage.OAuth2DeviceCodeGrant, error) {
+	if grant == nil {
+		return nil, nilArg("fulfill device-code grant", "grant")
+	}
 	if browser == nil {
 		return nil, fmt.Errorf("fulfill device-code grant %s: no browser session: %w", grant.ID, storage.ErrInvalidArgument)
 	}
@@ -172,6 +187,9 @@ func (r oauth2Grants) FulfillDeviceCodeGrant(ctx context.Context, clock storage.
 
 // ExchangeDeviceCodeGrant records the session the device got.
 func (r oauth2Grants) ExchangeDeviceCodeGrant(ctx context.Context, clock storage.Clock, grant *storage.OAuth2DeviceCodeGrant, session *storage.OAuth2Session) (*storage.OAuth2DeviceCodeGrant, error) {
+	if grant == nil {
+		return nil, nilArg("exchange device-code grant", "grant")
+	}
 	if session == nil {
 		return nil, fmt.Errorf("exchange device-code grant %s: no session: %w", grant.ID, storage.ErrInvalidArgument)
 	}

@@ -92,6 +92,9 @@ func scanOAuth2Session(row rowScanner) (*storage.OAuth2Session, error) {
 
 // Add starts a session of client; user and browser may be nil.
 func (r oauth2Sessions) Add(ctx context.Context, clock storage.Clock, client *storage.OAuth2Client, user *storage.User, browser *storage.UserSession, scope []string) (*storage.OAuth2Session, error) {
+	if client == nil {
+		return nil, nilArg("add OAuth 2.0 session", "client")
+	}
 	now := storage.Now(clock)
 	s := &storage.OAuth2Session{ID: ulidx.New(now), ClientID: client.ID, Scope: scope, CreatedAt: now}
 	if user != nil {
@@ -126,6 +129,9 @@ func (r oauth2Sessions) Lookup(ctx context.Context, id ulid.ULID) (*storage.OAut
 
 // Finish marks the session finished.
 func (r oauth2Sessions) Finish(ctx context.Context, clock storage.Clock, session *storage.OAuth2Session) (*storage.OAuth2Session, error) {
+	if session == nil {
+		return nil, nilArg("finish OAuth 2.0 session", "session")
+	}
 	s, err := scanOAuth2Session(r.ext.QueryRowxContext(ctx, `
 		UPDATE oauth2_sessions SET finished_at = $1
 		WHERE oauth2_session_id = $2 AND finished_at IS NULL

@@ -42,6 +42,9 @@ func scanOAuth2RefreshToken(row rowScanner) (*storage.OAuth2RefreshToken, error)
 
 // AddAccessToken adds an access token expiring after expiresIn (0: never).
 func (r oauth2Tokens) AddAccessToken(ctx context.Context, clock storage.Clock, session *storage.OAuth2Session, token string, expiresIn time.Duration) (*storage.OAuth2AccessToken, error) {
+	if session == nil {
+		return nil, nilArg("add OAuth 2.0 access token", "session")
+	}
 	if token == "" {
 		return nil, fmt.Errorf("add OAuth 2.0 access token: empty token: %w", storage.ErrInvalidArgument)
 	}
@@ -79,6 +82,9 @@ func (r oauth2Tokens) FindAccessToken(ctx context.Context, token string) (*stora
 
 // RevokeAccessToken marks it revoked.
 func (r oauth2Tokens) RevokeAccessToken(ctx context.Context, clock storage.Clock, token *storage.OAuth2AccessToken) (*storage.OAuth2AccessToken, error) {
+	if token == nil {
+		return nil, nilArg("revoke OAuth 2.0 access token", "token")
+	}
 	t, err := scanOAuth2AccessToken(r.ext.QueryRowxContext(ctx, `
 		UPDATE oauth2_access_tokens SET revoked_at = $1
 		WHERE oauth2_access_token_id = $2 AND revoked_at IS NULL
@@ -94,6 +100,9 @@ func (r oauth2Tokens) RevokeAccessToken(ctx context.Context, clock storage.Clock
 
 // ExpireAccessToken makes it expire at clock's time, if it would expire later.
 func (r oauth2Tokens) ExpireAccessToken(ctx context.Context, clock storage.Clock, token *storage.OAuth2AccessToken) (*storage.OAuth2AccessToken, error) {
+	if token == nil {
+		return nil, nilArg("expire OAuth 2.0 access token", "token")
+	}
 	t, err := scanOAuth2AccessToken(r.ext.QueryRowxContext(ctx, `
 		UPDATE oauth2_access_tokens
 		SET expires_at = CASE WHEN expires_at IS NULL OR expires_at > $1 THEN $1 ELSE expires_at END
@@ -107,6 +116,9 @@ func (r oauth2Tokens) ExpireAccessToken(ctx context.Context, clock storage.Clock
 
 // AddRefreshToken adds a refresh token, paired with access when not nil.
 func (r oauth2Tokens) AddRefreshToken(ctx context.Context, clock storage.Clock, session *storage.OAuth2Session, access *storage.OAuth2AccessToken, token string) (*storage.OAuth2RefreshToken, error) {
+	if session == nil {
+		return nil, nilArg("add OAuth 2.0 refresh token", "session")
+	}
 	if token == "" {
 		return nil, fmt.Errorf("add OAuth 2.0 refresh token: empty token: %w", storage.ErrInvalidArgument)
 	}
@@ -147,6 +159,9 @@ func (r oauth2Tokens) FindRefreshToken(ctx context.Context, token string) (*stor
 
 // ConsumeRefreshToken marks it consumed, naming next as its successor.
 func (r oauth2Tokens) ConsumeRefreshToken(ctx context.Context, clock storage.Clock, token *storage.OAuth2RefreshToken, next *storage.OAuth2RefreshToken) (*storage.OAuth2RefreshToken, error) {
+	if token == nil {
+		return nil, nilArg("consume OAuth 2.0 refresh token", "token")
+	}
 	var nextID ulid.ULID
 	if next != nil {
 		nextID = next.ID
@@ -166,6 +181,9 @@ func (r oauth2Tokens) ConsumeRefreshToken(ctx context.Context, clock storage.Clo
 
 // RevokeRefreshToken marks it revoked.
 func (r oauth2Tokens) RevokeRefreshToken(ctx context.Context, clock storage.Clock, token *storage.OAuth2RefreshToken) (*storage.OAuth2RefreshToken, error) {
+	if token == nil {
+		return nil, nilArg("revoke OAuth 2.0 refresh token", "token")
+	}
 	t, err := scanOAuth2RefreshToken(r.ext.QueryRowxContext(ctx, `
 		UPDATE oauth2_refresh_tokens SET revoked_at = $1
 		WHERE oauth2_refresh_token_id = $2 AND revoked_at IS NULL

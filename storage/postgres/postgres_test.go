@@ -75,6 +75,18 @@ func TestErrors(t *testing.T) {
 		require.Equal(t, "user_sessions_user_id_fkey", pqErr.Constraint)
 	})
 
+	t.Run("NilRowIsInvalidArgument", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		ctx := context.Background()
+		_, err := b.store.Users().Deactivate(ctx, b.clock, nil)
+		require.ErrorIs(t, err, storage.ErrInvalidArgument)
+		_, err = b.store.CompatSessions().Add(ctx, b.clock, nil, "DEVICE", nil, false)
+		require.ErrorIs(t, err, storage.ErrInvalidArgument)
+		_, err = b.store.Queue().Reserve(ctx, b.clock, nil, []string{"q"}, 1)
+		require.ErrorIs(t, err, storage.ErrInvalidArgument)
+	})
+
 	t.Run("NoRowIsNotFound", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)

@@ -72,6 +72,9 @@ func (r queue) RegisterWorker(ctx context.Context, clock storage.Clock) (*storag
 
 // Heartbeat records the worker as seen now.
 func (r queue) Heartbeat(ctx context.Context, clock storage.Clock, worker *storage.Worker) (*storage.Worker, error) {
+	if worker == nil {
+		return nil, nilArg("heartbeat", "worker")
+	}
 	w, err := scanWorker(r.ext.QueryRowxContext(ctx, `
 		UPDATE queue_workers SET last_seen_at = $1
 		WHERE queue_worker_id = $2 AND shutdown_at IS NULL
@@ -88,6 +91,9 @@ func (r queue) Heartbeat(ctx context.Context, clock storage.Clock, worker *stora
 // ShutdownWorker marks the worker shut down and its running jobs lost, in
 // one statement.
 func (r queue) ShutdownWorker(ctx context.Context, clock storage.Clock, worker *storage.Worker) (*storage.Worker, error) {
+	if worker == nil {
+		return nil, nilArg("shut down worker", "worker")
+	}
 	w, err := scanWorker(r.ext.QueryRowxContext(ctx, `
 		WITH w AS (
 			UPDATE queue_workers SET shutdown_at = $1
@@ -181,6 +187,9 @@ func (r queue) LookupJob(ctx context.Context, id ulid.ULID) (*storage.Job, error
 // Reserve marks up to n available jobs of the queues running for worker,
 // oldest first; rows another transaction holds are skipped.
 func (r queue) Reserve(ctx context.Context, clock storage.Clock, worker *storage.Worker, queues []string, n int) ([]*storage.Job, error) {
+	if worker == nil {
+		return nil, nilArg("reserve jobs", "worker")
+	}
 	if n < 1 {
 		return nil, fmt.Errorf("reserve jobs: limit %d: %w", n, storage.ErrInvalidArgument)
 	}
@@ -210,6 +219,9 @@ func (r queue) Reserve(ctx context.Context, clock storage.Clock, worker *storage
 
 // CompleteJob marks a running job completed.
 func (r queue) CompleteJob(ctx context.Context, clock storage.Clock, job *storage.Job) (*storage.Job, error) {
+	if job == nil {
+		return nil, nilArg("complete job", "job")
+	}
 	j, err := scanJob(r.ext.QueryRowxContext(ctx, `
 		UPDATE queue_jobs SET status = 'completed', completed_at = $1
 		WHERE queue_job_id = $2 AND status = 'running'
@@ -225,6 +237,9 @@ func (r queue) CompleteJob(ctx context.Context, clock storage.Clock, job *storag
 
 // FailJob marks a running job failed with reason.
 func (r queue) FailJob(ctx context.Context, clock storage.Clock, job *storage.Job, reason string) (*storage.Job, error) {
+	if job == nil {
+		return nil, nilArg("fail job", "job")
+	}
 	j, err := scanJob(r.ext.QueryRowxContext(ctx, `
 		UPDATE queue_jobs SET status = 'failed', failed_at = $1, failed_reason = $2
 		WHERE queue_job_id = $3 AND status = 'running'
@@ -242,6 +257,9 @@ func (r queue) FailJob(ctx context.Context, clock storage.Clock, job *storage.Jo
 // delay (available at once when delay is not positive), and links it, in
 // one statement.
 func (r queue) RetryJob(ctx context.Context, clock storage.Clock, job *storage.Job, delay time.Duration) (*storage.Job, error) {
+	if job == nil {
+		return nil, nilArg("retry job", "job")
+	}
 	now := storage.Now(clock)
 	status, at := storage.JobAvailable, (*time.Time)(nil)
 	if delay > 0 {

@@ -67,6 +67,9 @@ func (r recovery) LookupSession(ctx context.Context, id ulid.ULID) (*storage.Rec
 
 // ConsumeSession marks it used.
 func (r recovery) ConsumeSession(ctx context.Context, clock storage.Clock, session *storage.RecoverySession) (*storage.RecoverySession, error) {
+	if session == nil {
+		return nil, nilArg("consume recovery session", "session")
+	}
 	s, err := scanRecoverySession(r.ext.QueryRowxContext(ctx, `
 		UPDATE user_recovery_sessions SET consumed_at = $1
 		WHERE user_recovery_session_id = $2 AND consumed_at IS NULL
@@ -82,6 +85,9 @@ func (r recovery) ConsumeSession(ctx context.Context, clock storage.Clock, sessi
 
 // AddTicket adds a ticket for one of the user's emails.
 func (r recovery) AddTicket(ctx context.Context, clock storage.Clock, session *storage.RecoverySession, email *storage.UserEmail, ticket string, expiresIn time.Duration) (*storage.RecoveryTicket, error) {
+	if session == nil {
+		return nil, nilArg("add recovery ticket", "session")
+	}
 	if email == nil {
 		return nil, fmt.Errorf("add recovery ticket: no email: %w", storage.ErrInvalidArgument)
 	}

@@ -81,6 +81,9 @@ func (r registrations) Lookup(ctx context.Context, id ulid.ULID) (*storage.Regis
 
 // SetEmailAuthentication records the email authentication of the registration.
 func (r registrations) SetEmailAuthentication(ctx context.Context, registration *storage.Registration, auth *storage.EmailAuthentication) (*storage.Registration, error) {
+	if registration == nil {
+		return nil, nilArg("set email authentication", "registration")
+	}
 	if auth == nil {
 		return nil, fmt.Errorf("set email authentication of registration %s: none given: %w", registration.ID, storage.ErrInvalidArgument)
 	}
@@ -95,6 +98,9 @@ func (r registrations) SetEmailAuthentication(ctx context.Context, registration 
 
 // SetUpstreamSession records the upstream login the registration came from.
 func (r registrations) SetUpstreamSession(ctx context.Context, registration *storage.Registration, upstream *storage.UpstreamOAuthSession) (*storage.Registration, error) {
+	if registration == nil {
+		return nil, nilArg("set upstream login", "registration")
+	}
 	if upstream == nil {
 		return nil, fmt.Errorf("set upstream login of registration %s: none given: %w", registration.ID, storage.ErrInvalidArgument)
 	}
@@ -109,6 +115,9 @@ func (r registrations) SetUpstreamSession(ctx context.Context, registration *sto
 
 // Complete marks it completed.
 func (r registrations) Complete(ctx context.Context, clock storage.Clock, registration *storage.Registration) (*storage.Registration, error) {
+	if registration == nil {
+		return nil, nilArg("complete registration", "registration")
+	}
 	g, err := scanRegistration(r.ext.QueryRowxContext(ctx, `
 		UPDATE user_registrations SET completed_at = $1
 		WHERE user_registration_id = $2 AND completed_at IS NULL
@@ -157,6 +166,9 @@ func (r registrations) LookupEmailAuthentication(ctx context.Context, id ulid.UL
 
 // AddEmailAuthenticationCode adds a code expiring after expiresIn.
 func (r registrations) AddEmailAuthenticationCode(ctx context.Context, clock storage.Clock, auth *storage.EmailAuthentication, code string, expiresIn time.Duration) (*storage.EmailAuthenticationCode, error) {
+	if auth == nil {
+		return nil, nilArg("add email authentication code", "auth")
+	}
 	if code == "" {
 		return nil, fmt.Errorf("add email authentication code: empty code: %w", storage.ErrInvalidArgument)
 	}
@@ -177,6 +189,9 @@ func (r registrations) AddEmailAuthenticationCode(ctx context.Context, clock sto
 // in one statement: the code is checked where the authentication is
 // updated.
 func (r registrations) CompleteEmailAuthentication(ctx context.Context, clock storage.Clock, auth *storage.EmailAuthentication, code string) (*storage.EmailAuthentication, error) {
+	if auth == nil {
+		return nil, nilArg("complete email authentication", "auth")
+	}
 	now := storage.Now(clock)
 	a, err := scanEmailAuthentication(r.ext.QueryRowxContext(ctx, `
 		UPDATE user_email_authentications SET completed_at = $1

@@ -114,6 +114,9 @@ func (r upstreamOAuth) ListProviders(ctx context.Context) ([]*storage.UpstreamOA
 
 // AddLink links subject at provider to user, or to no user yet.
 func (r upstreamOAuth) AddLink(ctx context.Context, clock storage.Clock, provider *storage.UpstreamOAuthProvider, subject string, user *storage.User) (*storage.UpstreamOAuthLink, error) {
+	if provider == nil {
+		return nil, nilArg("add upstream link", "provider")
+	}
 	if subject == "" {
 		return nil, fmt.Errorf("add upstream link: empty subject: %w", storage.ErrInvalidArgument)
 	}
@@ -134,6 +137,9 @@ func (r upstreamOAuth) AddLink(ctx context.Context, clock storage.Clock, provide
 
 // AssociateLink ties a link to a user.
 func (r upstreamOAuth) AssociateLink(ctx context.Context, link *storage.UpstreamOAuthLink, user *storage.User) (*storage.UpstreamOAuthLink, error) {
+	if link == nil {
+		return nil, nilArg("associate upstream link", "link")
+	}
 	if user == nil {
 		return nil, fmt.Errorf("associate upstream link %s: no user: %w", link.ID, storage.ErrInvalidArgument)
 	}
@@ -158,6 +164,9 @@ func (r upstreamOAuth) LookupLink(ctx context.Context, id ulid.ULID) (*storage.U
 
 // FindLink returns the link of subject at provider, or ErrNotFound.
 func (r upstreamOAuth) FindLink(ctx context.Context, provider *storage.UpstreamOAuthProvider, subject string) (*storage.UpstreamOAuthLink, error) {
+	if provider == nil {
+		return nil, nilArg("find upstream link", "provider")
+	}
 	l, err := scanUpstreamLink(r.ext.QueryRowxContext(ctx, `
 		SELECT `+upstreamLinkColumns+` FROM upstream_oauth_links
 		WHERE upstream_oauth_provider_id = $1 AND subject = $2`, key(provider.ID), subject))
@@ -169,6 +178,9 @@ func (r upstreamOAuth) FindLink(ctx context.Context, provider *storage.UpstreamO
 
 // AddSession starts a login at provider.
 func (r upstreamOAuth) AddSession(ctx context.Context, clock storage.Clock, provider *storage.UpstreamOAuthProvider, state, nonce string) (*storage.UpstreamOAuthSession, error) {
+	if provider == nil {
+		return nil, nilArg("add upstream login", "provider")
+	}
 	if state == "" {
 		return nil, fmt.Errorf("add upstream login: empty state: %w", storage.ErrInvalidArgument)
 	}
@@ -198,6 +210,9 @@ func (r upstreamOAuth) LookupSession(ctx context.Context, id ulid.ULID) (*storag
 
 // CompleteSession records the link and ID token claims of a login.
 func (r upstreamOAuth) CompleteSession(ctx context.Context, clock storage.Clock, session *storage.UpstreamOAuthSession, link *storage.UpstreamOAuthLink, claims storage.IDTokenClaims) (*storage.UpstreamOAuthSession, error) {
+	if session == nil {
+		return nil, nilArg("complete upstream login", "session")
+	}
 	if link == nil {
 		return nil, fmt.Errorf("complete upstream login %s: no link: %w", session.ID, storage.ErrInvalidArgument)
 	}
@@ -223,6 +238,9 @@ func (r upstreamOAuth) CompleteSession(ctx context.Context, clock storage.Clock,
 
 // ConsumeSession marks a completed login used.
 func (r upstreamOAuth) ConsumeSession(ctx context.Context, clock storage.Clock, session *storage.UpstreamOAuthSession) (*storage.UpstreamOAuthSession, error) {
+	if session == nil {
+		return nil, nilArg("consume upstream login", "session")
+	}
 	s, err := scanUpstreamSession(r.ext.QueryRowxContext(ctx, `
 		UPDATE upstream_oauth_authorization_sessions SET consumed_at = $1
 		WHERE upstream_oauth_authorization_session_id = $2 AND completed_at IS NOT NULL AND consumed_at IS NULL
@@ -243,6 +261,9 @@ func (r upstreamOAuth) ConsumeSession(ctx context.Context, clock storage.Clock, 
 // browser sessions, and finishes what the provider's mode (as stored) says,
 // in one transaction.
 func (r upstreamOAuth) BackchannelLogout(ctx context.Context, clock storage.Clock, provider *storage.UpstreamOAuthProvider, sub, sid string) (*storage.LogoutReport, error) {
+	if provider == nil {
+		return nil, nilArg("back-channel logout", "provider")
+	}
 	if sub == "" && sid == "" {
 		return nil, fmt.Errorf("back-channel logout: neither sub nor sid: %w", storage.ErrInvalidArgument)
 	}

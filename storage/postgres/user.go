@@ -64,6 +64,9 @@ func (r users) FindByUsername(ctx context.Context, username string) (*storage.Us
 
 // Lock marks the user locked, keeping the first lock time.
 func (r users) Lock(ctx context.Context, clock storage.Clock, user *storage.User) (*storage.User, error) {
+	if user == nil {
+		return nil, nilArg("lock user", "user")
+	}
 	u, err := scanUser(r.ext.QueryRowxContext(ctx, `
 		UPDATE users SET locked_at = COALESCE(locked_at, $1)
 		WHERE user_id = $2 AND deactivated_at IS NULL
@@ -77,6 +80,9 @@ func (r users) Lock(ctx context.Context, clock storage.Clock, user *storage.User
 // Deactivate marks the user deactivated and finishes its unfinished
 // sessions, in one statement.
 func (r users) Deactivate(ctx context.Context, clock storage.Clock, user *storage.User) (*storage.User, error) {
+	if user == nil {
+		return nil, nilArg("deactivate user", "user")
+	}
 	u, err := scanUser(r.ext.QueryRowxContext(ctx, `
 		WITH u AS (
 			UPDATE users SET deactivated_at = $1
@@ -114,6 +120,9 @@ func (r users) whyNot(ctx context.Context, id ulid.ULID, err error, state error)
 
 // AddEmail adds an email address to the user.
 func (r users) AddEmail(ctx context.Context, clock storage.Clock, user *storage.User, email string) (*storage.UserEmail, error) {
+	if user == nil {
+		return nil, nilArg("add email", "user")
+	}
 	now := storage.Now(clock)
 	e := &storage.UserEmail{ID: ulidx.New(now), UserID: user.ID, Email: email, CreatedAt: now}
 	_, err := r.ext.ExecContext(ctx,
@@ -127,6 +136,9 @@ func (r users) AddEmail(ctx context.Context, clock storage.Clock, user *storage.
 
 // AddPassword adds a hashed password to the user.
 func (r users) AddPassword(ctx context.Context, clock storage.Clock, user *storage.User, hashed string, version int) (*storage.UserPassword, error) {
+	if user == nil {
+		return nil, nilArg("add password", "user")
+	}
 	now := storage.Now(clock)
 	p := &storage.UserPassword{ID: ulidx.New(now), UserID: user.ID, HashedPassword: hashed, Version: version, CreatedAt: now}
 	_, err := r.ext.ExecContext(ctx, `

@@ -42,6 +42,9 @@ func scanAuthentication(row rowScanner) (*storage.Authentication, error) {
 
 // Add starts a browser session for the user.
 func (r userSessions) Add(ctx context.Context, clock storage.Clock, user *storage.User, userAgent string) (*storage.UserSession, error) {
+	if user == nil {
+		return nil, nilArg("add browser session", "user")
+	}
 	now := storage.Now(clock)
 	s := &storage.UserSession{ID: ulidx.New(now), UserID: user.ID, UserAgent: userAgent, CreatedAt: now}
 	_, err := r.ext.ExecContext(ctx,
@@ -80,6 +83,9 @@ func (r userSessions) ListByUser(ctx context.Context, userID ulid.ULID) ([]*stor
 
 // Finish marks the session finished.
 func (r userSessions) Finish(ctx context.Context, clock storage.Clock, session *storage.UserSession) (*storage.UserSession, error) {
+	if session == nil {
+		return nil, nilArg("finish browser session", "session")
+	}
 	s, err := scanUserSession(r.ext.QueryRowxContext(ctx, `
 		UPDATE user_sessions SET finished_at = $1
 		WHERE user_session_id = $2 AND finished_at IS NULL
@@ -120,6 +126,9 @@ func recordActivity(ctx context.Context, ext sqlx.ExtContext, table, idColumn, w
 // AuthenticateWithPassword records a password authentication of an
 // unfinished session.
 func (r userSessions) AuthenticateWithPassword(ctx context.Context, clock storage.Clock, session *storage.UserSession, password *storage.UserPassword) (*storage.Authentication, error) {
+	if session == nil {
+		return nil, nilArg("authenticate browser session", "session")
+	}
 	if password == nil {
 		return nil, fmt.Errorf("authenticate browser session %s: no password: %w", session.ID, storage.ErrInvalidArgument)
 	}
@@ -135,6 +144,9 @@ func (r userSessions) AuthenticateWithPassword(ctx context.Context, clock storag
 // same statement (the trigger of migration 0015, when present, then finds
 // it linked already).
 func (r userSessions) AuthenticateWithUpstream(ctx context.Context, clock storage.Clock, session *storage.UserSession, upstream *storage.UpstreamOAuthSession) (*storage.Authentication, error) {
+	if session == nil {
+		return nil, nilArg("authenticate browser session", "session")
+	}
 	if upstream == nil {
 		return nil, fmt.Errorf("authenticate browser session %s: no upstream login: %w", session.ID, storage.ErrInvalidArgument)
 	}
