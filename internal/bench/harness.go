@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,8 +52,16 @@ type result struct {
 	variant string
 	outcome
 	elapsed time.Duration
+	// cpu is the server process's CPU time (0 when unknown).
+	cpu time.Duration
+	// load is the machine's load average during the run.
+	load float64
+	// runs is how many runs the result is the median of.
+	runs int
 	// ratio compares with the scenario's baseline (see the section's note).
 	ratio float64
+	// cpuRatio is ratio computed on server CPU time (0 when unknown).
+	cpuRatio float64
 }
 
 func (r result) seconds() float64 { return r.elapsed.Seconds() }
@@ -190,9 +203,26 @@ func (b *bench) template(ctx context.Context, ds dataset) (template, error) {
 
 var unsafeChars = regexp.MustCompile(`[^a-z0-9_]+`)
 
-// measure runs v on a fresh copy of ds's template and checks that it
-// affected exactly the rows it should, leaving none behind.
+// measure runs v cfg.repeat times, each on a fresh copy of ds's template,
+// and keeps the run of median wall time.
 func (b *bench) measure(ctx context.Context, ds dataset, v variant) (result, error) {
+	var runs []result
+	for i := 0; i < max(1, b.cfg.repeat); i++ {
+		r, err := b.measureOnce(ctx, ds, v)
+		if err != nil {
+			return r, err
+		}
+		runs = append(runs, r)
+	}
+	slices.SortFunc(runs, func(a, b result) int { return cmp.Compare(a.elapsed, b.elapsed) })
+	r := runs[len(runs)/2]
+	r.runs = len(runs)
+	return r, nil
+}
+
+// measureOnce runs v on a fresh copy of ds's template and checks that it
+// affected exactly the rows it should, leaving none behind.
+func (b *bench) measureOnce(ctx context.Context, ds dataset, v variant) (result, error) {
 	t, err := b.template(ctx, ds)
 	if err != nil {
 		return result{}, err
@@ -222,14 +252,19 @@ func (b *bench) measure(ctx context.Context, ds dataset, v variant) (result, err
 		return result{}, err
 	}
 	defer db.Close()
-	b.logf("run %-28s on %s ...", v.name, ds.name)
+	// One connection, so that one server process does all the work and its
+	// CPU time can be read (on a local server: the throwaway cluster).
+	db.SetMaxOpenConns(1)
+	cpu := b.backendCPU(ctx, db)
+	load := loadAverage()
+	b.logf("run %-28s on %s (load %.1f) ...", v.name, ds.name, load)
 	start := time.Now()
 	out, err := v.run(ctx, db, b.c.urlFor(name))
 	elapsed := time.Since(start)
 	if err != nil {
 		return result{}, fmt.Errorf("%s on %s: %w", v.name, ds.name, err)
 	}
-	r := result{dataset: ds.name, variant: v.name, outcome: out, elapsed: elapsed}
+	r := result{dataset: ds.name, variant: v.name, outcome: out, elapsed: elapsed, cpu: cpu(), load: (load + loadAverage()) / 2}
 	var left int
 	if err := db.QueryRowxContext(ctx, ds.pending, ds.arg).Scan(&left); err != nil {
 		return r, err
@@ -237,8 +272,73 @@ func (b *bench) measure(ctx context.Context, ds dataset, v variant) (result, err
 	if left != 0 || out.rows != t.expected {
 		return r, fmt.Errorf("%s on %s affected %d rows and left %d, want %d and 0", v.name, ds.name, out.rows, left, t.expected)
 	}
-	b.logf("    %s: %d rows in %.2fs (%.0f rows/s), %d batch(es), p99 %s ms", v.name, r.rows, r.seconds(), r.rate(), max(len(r.batches), r.batchCount), formatMS(percentileMS(r.batches, 99)))
+	b.logf("    %s: %d rows in %.2fs (%.0f rows/s, server CPU %s), %d batch(es), p99 %s ms", v.name, r.rows, r.seconds(), r.rate(),
+		formatCPU(r.cpu), max(len(r.batches), r.batchCount), formatMS(percentileMS(r.batches, 99)))
 	return r, nil
+}
+
+// backendCPU returns a function that reports the CPU time db's one server
+// process used since backendCPU was called; it reports 0 when that cannot
+// be known (a remote server, the process changed, /proc unreadable).
+func (b *bench) backendCPU(ctx context.Context, db *sqlx.DB) func() time.Duration {
+	unknown := func() time.Duration { return 0 }
+	if b.c.dir == "" {
+		return unknown
+	}
+	var pid int
+	if err := db.QueryRowxContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		return unknown
+	}
+	before, err := processCPU(pid)
+	if err != nil {
+		return unknown
+	}
+	return func() time.Duration {
+		var now int
+		if err := db.QueryRowxContext(ctx, "SELECT pg_backend_pid()").Scan(&now); err != nil || now != pid {
+			return 0
+		}
+		after, err := processCPU(pid)
+		if err != nil {
+			return 0
+		}
+		return after - before
+	}
+}
+
+// processCPU reads a process's user+system CPU time from /proc.
+func processCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name (which may hold spaces) start at the
+	// state, field 3; utime and stime are fields 14 and 15, in clock ticks
+	// (USER_HZ, 100 on Linux).
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("unexpected /proc/%d/stat", pid)
+	}
+	fields := strings.Fields(string(data[i+1:]))
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("unexpected /proc/%d/stat", pid)
+	}
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("unexpected /proc/%d/stat", pid)
+	}
+	return time.Duration(utime+stime) * (time.Second / 100), nil
+}
+
+// loadAverage is the machine's 1-minute load average (0 when unknown).
+func loadAverage() float64 {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f, _ := strconv.ParseFloat(strings.Fields(string(data))[0], 64)
+	return f
 }
 
 // measureAll runs each variant on ds, in order.

@@ -46,7 +46,7 @@ type sizes struct {
 
 var (
 	// defaultSizes finish in under 5 minutes on the 2-core machine.
-	defaultSizes = sizes{compat: 100000, userBlocked: 100000, flatSmall: 20000, flatLarge: 500000, ip: 100000}
+	defaultSizes = sizes{compat: 100000, userBlocked: 100000, flatSmall: 20000, flatLarge: 200000, ip: 100000}
 	// fullSizes are the reference sizes.
 	fullSizes = sizes{compat: 500000, userBlocked: 1000000, flatSmall: 100000, flatLarge: 5000000, ip: 500000}
 )
@@ -63,6 +63,7 @@ type config struct {
 	autoExplain       time.Duration
 	serverLog         string
 	keep              bool
+	repeat            int
 	out               io.Writer
 }
 
@@ -88,6 +89,7 @@ func parseConfig(args []string, stdout, stderr io.Writer) (config, error) {
 	fs.Var(&settings, "pg-setting", "an extra NAME=VALUE setting of the throwaway cluster, e.g. fsync=on (repeatable)")
 	fs.DurationVar(&cfg.autoExplain, "auto-explain", 0, "log the plan (EXPLAIN ANALYZE, BUFFERS) of every statement slower than this (diagnostic: slows every run)")
 	fs.StringVar(&cfg.serverLog, "server-log", "", "copy the throwaway cluster's log (with the --auto-explain plans) to this file at exit")
+	fs.IntVar(&cfg.repeat, "repeat", 1, "run each variant this many times (each on a fresh copy) and keep the median")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the template databases (masstore_bench_tpl_*) for inspection; needs --database-url")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -104,6 +106,9 @@ func parseConfig(args []string, stdout, stderr io.Writer) (config, error) {
 			return cfg, fmt.Errorf("unknown scenario %q (known: %s)", s, strings.Join(scenarioNames, ", "))
 		}
 		cfg.scenarios = append(cfg.scenarios, s)
+	}
+	if cfg.repeat < 1 {
+		return cfg, errors.New("--repeat must be at least 1")
 	}
 	if cfg.target <= 0 {
 		return cfg, errors.New("--target must be positive")
@@ -262,7 +267,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		}
 	}
 	printGoals(stdout, b.goals)
-	fmt.Fprintf(stdout, "\nTotal time: %s.\n", time.Since(start).Round(time.Second))
+	fmt.Fprintf(stdout, "\nTotal time: %s; load average at the end %.1f.\n", time.Since(start).Round(time.Second), loadAverage())
 	return errors.Join(errs...)
 }
 
@@ -284,6 +289,7 @@ func printMachine(ctx context.Context, w io.Writer, c *cluster, cfg config) erro
 	}
 	fmt.Fprintf(w, "- PostgreSQL %s, %s; non-default settings: %s\n", version, where, strings.Join(settings, ", "))
 	s := cfg.sizes
+	fmt.Fprintf(w, "- load average at the start: %.1f (other work on the machine inflates wall times; server CPU times much less)\n", loadAverage())
 	fmt.Fprintf(w, "- sizes: compat=%d user-blocked=%d flat=%d:%d ip=%d; adaptive target %s\n",
 		s.compat, s.userBlocked, s.flatSmall, s.flatLarge, s.ip, cfg.target)
 	if cfg.autoExplain > 0 {

@@ -38,8 +38,8 @@ func printSection(w io.Writer, s section) {
 	for _, r := range s.rows {
 		withRSS = withRSS || r.rssKB > 0
 	}
-	header := "| dataset | variant | rows | seconds | rows/s | batches | batch p50 ms | batch p99 ms | batch max ms | most scanned | ratio |"
-	rule := "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	header := "| dataset | variant | rows | seconds | rows/s | server CPU s | load | batches | batch p50 ms | batch p99 ms | batch max ms | most scanned | ratio | CPU ratio |"
+	rule := "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	if withRSS {
 		header += " peak RSS MiB |"
 		rule += " ---: |"
@@ -51,16 +51,51 @@ func printSection(w io.Writer, s section) {
 		if batches == 0 {
 			batches = r.batchCount
 		}
-		line := fmt.Sprintf("| %s | %s | %d | %.2f | %.0f | %d | %s | %s | %s | %s | %s |",
-			r.dataset, r.variant, r.rows, r.seconds(), r.rate(), batches,
+		line := fmt.Sprintf("| %s | %s | %d | %.2f | %.0f | %s | %.1f | %d | %s | %s | %s | %s | %s | %s |",
+			r.dataset, r.variant, r.rows, r.seconds(), r.rate(), formatCPU(r.cpu), r.load, batches,
 			formatMS(percentileMS(r.batches, 50)), formatMS(percentileMS(r.batches, 99)), formatMS(percentileMS(r.batches, 100)),
-			scanned(r), ratio(r.ratio))
+			scanned(r), ratio(r.ratio), ratio(r.cpuRatio))
 		if withRSS {
 			line += fmt.Sprintf(" %.1f |", float64(r.rssKB)/1024)
 		}
 		fmt.Fprintln(w, line)
 	}
-	fmt.Fprintf(w, "\n%s.\n", s.note)
+	fmt.Fprintf(w, "\n%s; CPU ratio: the same on the server process's CPU time; load: the machine's 1-minute load average during the run.\n", s.note)
+}
+
+func formatCPU(d time.Duration) string {
+	if d == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", d.Seconds())
+}
+
+// timeRatio compares r with base: wall time, and server CPU time (0 when
+// either is unknown).
+func timeRatio(r, base result) (wall, cpu float64) {
+	wall = r.seconds() / base.seconds()
+	if r.cpu > 0 && base.cpu > 0 {
+		cpu = r.cpu.Seconds() / base.cpu.Seconds()
+	}
+	return wall, cpu
+}
+
+// rateRatio compares the cost per row at two sizes: rows/s at small over
+// rows/s at large, by wall time and by server CPU time.
+func rateRatio(small, large result) (wall, cpu float64) {
+	wall = small.rate() / large.rate()
+	if small.cpu > 0 && large.cpu > 0 {
+		cpu = (large.cpu.Seconds() / float64(large.rows)) / (small.cpu.Seconds() / float64(small.rows))
+	}
+	return wall, cpu
+}
+
+// measured formats a wall ratio with its CPU ratio.
+func measured(wall, cpu float64) string {
+	if cpu == 0 {
+		return fmt.Sprintf("%.2f×", wall)
+	}
+	return fmt.Sprintf("%.2f× (server CPU %.2f×)", wall, cpu)
 }
 
 func ratio(x float64) string {
