@@ -27,8 +27,8 @@ type Batch struct {
 	Affected int
 	// Scanned counts the candidates the batch examined: Affected plus those it
 	// skipped (a user session that still has children, a refresh token whose
-	// successor is live, a row another replica holds locked). A batch that
-	// scanned fewer than its limit was the last one.
+	// successor is live). A batch that scanned fewer than its limit was the
+	// last one.
 	Scanned int
 	// Cursor is the last candidate examined: pass it to the next call. It is
 	// the cursor passed in when Scanned is 0.
@@ -44,8 +44,9 @@ type Batch struct {
 //     login without a browser session, an IP that is set). Rows that fail a
 //     row condition are not candidates: they are neither scanned nor passed
 //     by the cursor. Only the rows a method's doc names as skipped (sessions
-//     with children, tokens with a live successor, workers a job names) and
-//     rows another caller holds locked are scanned but not affected.
+//     with children, tokens with a live successor, workers a job names) are
+//     scanned but not affected. Rows another call holds locked are neither
+//     counted nor revisited by this run: that call deletes them.
 //   - It examines at most limit candidates, in the cleanup's order, strictly
 //     after the cursor `after`, among rows that qualify strictly before
 //     `before` (a timestamp, compared at microsecond precision; for a

@@ -61,7 +61,8 @@ type CompatSessionRepository interface {
 	Lookup(ctx context.Context, id ulid.ULID) (*CompatSession, error)
 	// Finish marks the session finished; finishing twice is ErrAlreadyFinished.
 	Finish(ctx context.Context, clock Clock, session *CompatSession) (*CompatSession, error)
-	// RecordActivity sets the last active time to clock's and the IP.
+	// RecordActivity sets the last active time to clock's and the IP (an
+	// invalid ip leaves the recorded one).
 	RecordActivity(ctx context.Context, clock Clock, id ulid.ULID, ip netip.Addr) error
 
 	// AddAccessToken adds an access token, expiring after expiresIn (0: never).

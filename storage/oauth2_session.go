@@ -46,7 +46,8 @@ type OAuth2SessionRepository interface {
 	Lookup(ctx context.Context, id ulid.ULID) (*OAuth2Session, error)
 	// Finish marks the session finished; finishing twice is ErrAlreadyFinished.
 	Finish(ctx context.Context, clock Clock, session *OAuth2Session) (*OAuth2Session, error)
-	// RecordActivity sets the last active time to clock's and the IP.
+	// RecordActivity sets the last active time to clock's and the IP (an
+	// invalid ip leaves the recorded one).
 	RecordActivity(ctx context.Context, clock Clock, id ulid.ULID, ip netip.Addr) error
 
 	// CleanupFinished deletes sessions finished before `before`, ordered by

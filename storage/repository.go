@@ -23,6 +23,8 @@ type Store interface {
 	Repository
 	// Transact runs fn with a repository whose every change is part of one
 	// transaction: committed when fn returns nil, rolled back (leaving no
-	// trace) when it returns an error or panics. The error is fn's.
+	// trace) when it returns an error or panics. The error is fn's. After a
+	// repository call inside fn fails, the transaction can only be rolled
+	// back (PostgreSQL refuses anything else): return the error.
 	Transact(ctx context.Context, fn func(ctx context.Context, tx Repository) error) error
 }

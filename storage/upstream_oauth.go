@@ -86,7 +86,8 @@ type LogoutReport struct {
 // UpstreamOAuthRepository stores upstream providers, links and logins.
 type UpstreamOAuthRepository interface {
 	// AddProvider registers a provider under a new ID (provider.ID and
-	// CreatedAt are ignored); an invalid logout mode is ErrInvalidArgument.
+	// CreatedAt are ignored); an empty logout mode is LogoutDoNothing, an
+	// unknown one ErrInvalidArgument.
 	AddProvider(ctx context.Context, clock Clock, provider UpstreamOAuthProvider) (*UpstreamOAuthProvider, error)
 	// LookupProvider returns the provider, or ErrNotFound.
 	LookupProvider(ctx context.Context, id ulid.ULID) (*UpstreamOAuthProvider, error)
