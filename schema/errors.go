@@ -27,8 +27,10 @@ type MigrationError struct {
 	Err error
 }
 
+// Error names the migration and the cause.
 func (e *MigrationError) Error() string {
 	return fmt.Sprintf("migration %s: %v", e.Migration, e.Err)
 }
 
+// Unwrap returns the cause, for errors.Is and errors.As.
 func (e *MigrationError) Unwrap() error { return e.Err }

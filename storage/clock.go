@@ -8,6 +8,7 @@ import (
 // Clock tells the time. Every method that writes a time takes one, so that
 // tests and what-if runs control it.
 type Clock interface {
+	// Now returns the current time.
 	Now() time.Time
 }
 

@@ -5,16 +5,27 @@ import "context"
 // Repository gives access to every entity's repository. Implementations are
 // safe for concurrent use.
 type Repository interface {
+	// Users stores users, their emails and passwords.
 	Users() UserRepository
+	// UserSessions stores browser sessions and their authentications.
 	UserSessions() UserSessionRepository
+	// CompatSessions stores compat sessions, their tokens and SSO logins.
 	CompatSessions() CompatSessionRepository
+	// OAuth2Clients stores OAuth 2.0 clients.
 	OAuth2Clients() OAuth2ClientRepository
+	// OAuth2Sessions stores OAuth 2.0 sessions.
 	OAuth2Sessions() OAuth2SessionRepository
+	// OAuth2Tokens stores OAuth 2.0 access and refresh tokens.
 	OAuth2Tokens() OAuth2TokenRepository
+	// OAuth2Grants stores authorization-code and device-code grants.
 	OAuth2Grants() OAuth2GrantRepository
+	// UpstreamOAuth stores upstream providers, links and logins, and back-channel logout.
 	UpstreamOAuth() UpstreamOAuthRepository
+	// Recovery stores account-recovery sessions and tickets.
 	Recovery() RecoveryRepository
+	// Registrations stores registrations and email authentications.
 	Registrations() RegistrationRepository
+	// Queue stores the job queue: workers, jobs and schedules.
 	Queue() QueueRepository
 }
 
