@@ -229,14 +229,6 @@ func (e *cleanupEnv) finishedUserSession(when time.Time) *storage.UserSession {
 	return mustFinishUserSession(e.t, e.store, e.clock, s)
 }
 
-// user returns the user of a browser session.
-func (e *cleanupEnv) user(id ulid.ULID) *storage.User {
-	e.t.Helper()
-	u, err := e.store.Users().Lookup(e.ctx, id)
-	require.NoError(e.t, err)
-	return u
-}
-
 // consume consumes tok at the clock's time, naming next (may be nil).
 func (e *cleanupEnv) consume(tok, next *storage.OAuth2RefreshToken) {
 	e.t.Helper()
