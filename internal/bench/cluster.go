@@ -148,6 +148,24 @@ func (c *cluster) stop() {
 	c.dir = ""
 }
 
+// local reports whether the server runs on this machine, so that its
+// processes' CPU time can be read.
+func (c *cluster) local() bool {
+	if c.dir != "" {
+		return true
+	}
+	u, err := url.Parse(c.adminURL)
+	if err != nil || u.Scheme == "" {
+		return false
+	}
+	switch h := u.Hostname(); h {
+	case "localhost", "127.0.0.1", "::1":
+		return true
+	default:
+		return strings.HasPrefix(h, "/") || (h == "" && strings.HasPrefix(u.Query().Get("host"), "/"))
+	}
+}
+
 // urlFor returns the admin URL with the database name replaced.
 func (c *cluster) urlFor(name string) string {
 	u, err := url.Parse(c.adminURL)

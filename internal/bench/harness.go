@@ -282,7 +282,7 @@ func (b *bench) measureOnce(ctx context.Context, ds dataset, v variant) (result,
 // be known (a remote server, the process changed, /proc unreadable).
 func (b *bench) backendCPU(ctx context.Context, db *sqlx.DB) func() time.Duration {
 	unknown := func() time.Duration { return 0 }
-	if b.c.dir == "" {
+	if !b.c.local() {
 		return unknown
 	}
 	var pid int
@@ -308,6 +308,12 @@ func (b *bench) backendCPU(ctx context.Context, db *sqlx.DB) func() time.Duratio
 
 // processCPU reads a process's user+system CPU time from /proc.
 func processCPU(pid int) (time.Duration, error) {
+	// A server in a container has its own process IDs: make sure this one
+	// is a PostgreSQL backend.
+	cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !bytes.HasPrefix(cmd, []byte("postgres")) {
+		return 0, fmt.Errorf("process %d is not a local PostgreSQL backend", pid)
+	}
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err

@@ -87,6 +87,9 @@ func (b *bench) userBlocked(ctx context.Context) error {
 	n := b.cfg.sizes.userBlocked
 	blocked, clean := userSessionsDataset(n, true), userSessionsDataset(n, false)
 	vs := append([]variant{singleStatement(singleUserSessions, horizon)}, b.masstoreVariants(jobUserSessions, []time.Duration{b.cfg.target})...)
+	if b.cfg.proposals {
+		vs = append(vs, proposed("proposed", proposedUserSessions, 1000, 0), proposed("proposed", proposedUserSessions, 1000, b.cfg.target))
+	}
 	rb, err := b.measureAll(ctx, blocked, vs)
 	if err != nil {
 		return err

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -203,3 +205,81 @@ const (
 
 // queueHorizon is the single statement's $1 for the ULID-age queue job.
 func queueHorizon() string { return ulidx.UUID(ulidx.Horizon(horizon)) }
+
+// proposedUserSessions is the browser-session cleanup proposed in
+// BENCHMARKS.md: the same candidates, examined without a lock; only those
+// with no child session left are locked (FOR UPDATE SKIP LOCKED) and
+// deleted. Locking a candidate writes to its heap page and to the WAL, which
+// the current statement does for every blocked candidate of every batch.
+const proposedUserSessions = `
+WITH candidates AS MATERIALIZED (
+	SELECT user_session_id AS id, finished_at AS t FROM user_sessions
+	WHERE finished_at IS NOT NULL AND finished_at < $1 AND (finished_at, user_session_id) > ($2, $3)
+	ORDER BY finished_at, user_session_id
+	LIMIT $4
+), deletable AS MATERIALIZED (
+	SELECT us.user_session_id AS id FROM user_sessions us
+	WHERE us.user_session_id = ANY (ARRAY(
+		SELECT c.id FROM candidates c
+		WHERE NOT EXISTS (SELECT 1 FROM compat_sessions cs WHERE cs.user_session_id = c.id)
+		  AND NOT EXISTS (SELECT 1 FROM oauth2_sessions os WHERE os.user_session_id = c.id)))
+	FOR UPDATE SKIP LOCKED
+), deleted_authentications AS (
+	DELETE FROM user_session_authentications WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
+), unlinked_device_grants AS (
+	UPDATE oauth2_device_code_grant SET user_session_id = NULL WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
+), deleted AS (
+	DELETE FROM user_sessions WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
+	RETURNING 1
+)
+SELECT (SELECT count(*) FROM candidates), (SELECT count(*) FROM deleted), last.t, last.id
+FROM (SELECT 1) AS one
+LEFT JOIN (SELECT t, id FROM candidates ORDER BY t DESC, id DESC LIMIT 1) AS last ON true`
+
+// proposed runs a proposed statement through the library's engine
+// (cleanup.Run, so the same batch loop and adaptive sizing) in place of the
+// repository's. The statement has the shape of storage/postgres's
+// time-ordered cleanups: $1 the horizon, $2 and $3 the cursor, $4 the limit;
+// one row out: scanned, affected, the last candidate's time and ID.
+func proposed(name, query string, size int, target time.Duration) variant {
+	v := masstore(jobCompat, size, target)
+	v.name = strings.Replace(v.name, "masstore", name, 1)
+	return variant{name: v.name, run: func(ctx context.Context, db *sqlx.DB, _ string) (outcome, error) {
+		job := cleanup.Job{Name: name, Retention: 30 * 24 * time.Hour, Method: func(storage.Repository) storage.CleanupFunc {
+			return func(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
+				return proposedBatch(ctx, db, query, after, before, limit)
+			}
+		}}
+		var out outcome
+		opts := cleanup.Options{BatchSize: size, TargetBatchDuration: target, OnBatch: func(b cleanup.BatchInfo) {
+			out.batches = append(out.batches, b.Duration)
+			out.maxScanned = max(out.maxScanned, b.Scanned)
+			out.maxLimit = max(out.maxLimit, b.Limit)
+		}}
+		r, err := cleanup.Run(ctx, job, postgres.New(db), storage.NewTestClock(benchNow), opts)
+		out.rows = r.Affected
+		return out, err
+	}}
+}
+
+func proposedBatch(ctx context.Context, db *sqlx.DB, query string, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
+	var (
+		b      storage.Batch
+		lastT  sql.NullTime
+		lastID sql.NullString
+	)
+	err := db.QueryRowxContext(ctx, query, storage.Horizon(before), storage.Timestamp(after.Time), ulidx.UUID(after.ID), limit).
+		Scan(&b.Scanned, &b.Affected, &lastT, &lastID)
+	if err != nil {
+		return b, err
+	}
+	b.Cursor = after
+	if b.Scanned > 0 && lastID.Valid {
+		id, err := ulidx.ParseUUID(lastID.String)
+		if err != nil {
+			return b, err
+		}
+		b.Cursor = storage.Cursor{Time: lastT.Time, ID: id}
+	}
+	return b, nil
+}
