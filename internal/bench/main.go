@@ -91,7 +91,7 @@ func parseConfig(args []string, stdout, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.autoExplain, "auto-explain", 0, "log the plan (EXPLAIN ANALYZE, BUFFERS) of every statement slower than this (diagnostic: slows every run)")
 	fs.StringVar(&cfg.serverLog, "server-log", "", "copy the throwaway cluster's log (with the --auto-explain plans) to this file at exit")
 	fs.IntVar(&cfg.repeat, "repeat", 1, "run each variant this many times (each on a fresh copy) and keep the median")
-	fs.BoolVar(&cfg.proposals, "proposals", true, "also run the statements BENCHMARKS.md proposes (variants named proposed-*) through the engine")
+	fs.BoolVar(&cfg.proposals, "proposals", true, "also run, through the engine, the browser-session statements BENCHMARKS.md proposes (variants fenced-* and fenced-nolock-*)")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the template databases (masstore_bench_tpl_*) for inspection; needs --database-url")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err

@@ -88,7 +88,9 @@ func (b *bench) userBlocked(ctx context.Context) error {
 	blocked, clean := userSessionsDataset(n, true), userSessionsDataset(n, false)
 	vs := append([]variant{singleStatement(singleUserSessions, horizon)}, b.masstoreVariants(jobUserSessions, []time.Duration{b.cfg.target})...)
 	if b.cfg.proposals {
-		vs = append(vs, proposed("proposed", proposedUserSessions, 1000, 0), proposed("proposed", proposedUserSessions, 1000, b.cfg.target))
+		vs = append(vs,
+			proposed("fenced", proposedUserSessionsFenced, 1000, 0), proposed("fenced", proposedUserSessionsFenced, 1000, b.cfg.target),
+			proposed("fenced-nolock", proposedUserSessionsNoLock, 1000, 0), proposed("fenced-nolock", proposedUserSessionsNoLock, 1000, b.cfg.target))
 	}
 	rb, err := b.measureAll(ctx, blocked, vs)
 	if err != nil {

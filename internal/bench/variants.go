@@ -206,12 +206,39 @@ const (
 // queueHorizon is the single statement's $1 for the ULID-age queue job.
 func queueHorizon() string { return ulidx.UUID(ulidx.Horizon(horizon)) }
 
-// proposedUserSessions is the browser-session cleanup proposed in
-// BENCHMARKS.md: the same candidates, examined without a lock; only those
-// with no child session left are locked (FOR UPDATE SKIP LOCKED) and
-// deleted. Locking a candidate writes to its heap page and to the WAL, which
-// the current statement does for every blocked candidate of every batch.
-const proposedUserSessions = `
+// The browser-session cleanups proposed in BENCHMARKS.md, with the shape of
+// storage/postgres's. In the current statement the planner may turn the NOT
+// EXISTS into a hash anti join over the whole compat_sessions table, once
+// per batch (a batch of 1000 then costs a sequential scan of every child
+// session): OFFSET 0 keeps each NOT EXISTS a per-candidate index probe.
+// proposedUserSessionsNoLock also examines the candidates without locking
+// them, and locks (FOR UPDATE SKIP LOCKED) and deletes only those without a
+// child, so that blocked candidates are only read.
+const (
+	proposedUserSessionsFenced = `
+WITH candidates AS MATERIALIZED (
+	SELECT user_session_id AS id, finished_at AS t FROM user_sessions
+	WHERE finished_at IS NOT NULL AND finished_at < $1 AND (finished_at, user_session_id) > ($2, $3)
+	ORDER BY finished_at, user_session_id
+	LIMIT $4
+	FOR UPDATE SKIP LOCKED
+), deletable AS MATERIALIZED (
+	SELECT c.id FROM candidates c
+	WHERE NOT EXISTS (SELECT 1 FROM compat_sessions cs WHERE cs.user_session_id = c.id OFFSET 0)
+	  AND NOT EXISTS (SELECT 1 FROM oauth2_sessions os WHERE os.user_session_id = c.id OFFSET 0)
+), deleted_authentications AS (
+	DELETE FROM user_session_authentications WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
+), unlinked_device_grants AS (
+	UPDATE oauth2_device_code_grant SET user_session_id = NULL WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
+), deleted AS (
+	DELETE FROM user_sessions WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
+	RETURNING 1
+)
+SELECT (SELECT count(*) FROM candidates), (SELECT count(*) FROM deleted), last.t, last.id
+FROM (SELECT 1) AS one
+LEFT JOIN (SELECT t, id FROM candidates ORDER BY t DESC, id DESC LIMIT 1) AS last ON true`
+
+	proposedUserSessionsNoLock = `
 WITH candidates AS MATERIALIZED (
 	SELECT user_session_id AS id, finished_at AS t FROM user_sessions
 	WHERE finished_at IS NOT NULL AND finished_at < $1 AND (finished_at, user_session_id) > ($2, $3)
@@ -221,8 +248,8 @@ WITH candidates AS MATERIALIZED (
 	SELECT us.user_session_id AS id FROM user_sessions us
 	WHERE us.user_session_id = ANY (ARRAY(
 		SELECT c.id FROM candidates c
-		WHERE NOT EXISTS (SELECT 1 FROM compat_sessions cs WHERE cs.user_session_id = c.id)
-		  AND NOT EXISTS (SELECT 1 FROM oauth2_sessions os WHERE os.user_session_id = c.id)))
+		WHERE NOT EXISTS (SELECT 1 FROM compat_sessions cs WHERE cs.user_session_id = c.id OFFSET 0)
+		  AND NOT EXISTS (SELECT 1 FROM oauth2_sessions os WHERE os.user_session_id = c.id OFFSET 0)))
 	FOR UPDATE SKIP LOCKED
 ), deleted_authentications AS (
 	DELETE FROM user_session_authentications WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
@@ -235,6 +262,7 @@ WITH candidates AS MATERIALIZED (
 SELECT (SELECT count(*) FROM candidates), (SELECT count(*) FROM deleted), last.t, last.id
 FROM (SELECT 1) AS one
 LEFT JOIN (SELECT t, id FROM candidates ORDER BY t DESC, id DESC LIMIT 1) AS last ON true`
+)
 
 // proposed runs a proposed statement through the library's engine
 // (cleanup.Run, so the same batch loop and adaptive sizing) in place of the
