@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/masstore/masstore/cleanup"
+	"github.com/masstore/masstore/storage"
+	"github.com/masstore/masstore/storage/postgres"
 )
 
 // replicaCount is how many janitors run at once on one database.
@@ -86,4 +88,98 @@ func TestReplicasAgreeWithASingleRun(t *testing.T) {
 			require.Positive(t, r.Affected, job)
 		}
 	})
+}
+
+// TestReplicasLeaveAParentWhoseChildAnotherReplicaDeleted pins down how two
+// replicas can end with a row that a single run deletes: replica Q's batch of
+// browser sessions locks session C and sees, in its snapshot, C's compat
+// session X, which replica R deletes and commits meanwhile; R's own browser
+// session batch then skips C, which Q holds. Both runs end without error, and
+// C (finished long ago, now childless) stays until the next run. A trigger
+// that sleeps on deleting an authentication holds Q's batch open long enough
+// to make the interleaving certain.
+func TestReplicasLeaveAParentWhoseChildAnotherReplicaDeleted(t *testing.T) {
+	t.Parallel()
+	srv := bulkConnect(t)
+	db := srv.migrated(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := db.DB.ExecContext(ctx, `
+		INSERT INTO users (user_id, username, created_at) VALUES ('00000000-0000-0000-0000-000000000001', 'u', '2026-01-01');
+		-- D goes in Q's batch and holds it open; C is the parent of X.
+		INSERT INTO user_sessions (user_session_id, user_id, created_at, finished_at) VALUES
+			('00000000-0000-0000-0000-0000000000d1', '00000000-0000-0000-0000-000000000001', '2026-01-01', '2026-02-01'),
+			('00000000-0000-0000-0000-0000000000c1', '00000000-0000-0000-0000-000000000001', '2026-01-01', '2026-02-02');
+		INSERT INTO user_session_authentications (user_session_authentication_id, user_session_id, created_at)
+		VALUES ('00000000-0000-0000-0000-0000000000aa', '00000000-0000-0000-0000-0000000000d1', '2026-01-01');
+		INSERT INTO compat_sessions (compat_session_id, user_id, user_session_id, created_at, finished_at)
+		VALUES ('00000000-0000-0000-0000-0000000000e1', '00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0000-0000000000c1', '2026-01-01', '2026-02-01');
+		CREATE FUNCTION slow_delete() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1); RETURN OLD; END $$;
+		CREATE TRIGGER slow_delete BEFORE DELETE ON user_session_authentications FOR EACH ROW EXECUTE FUNCTION slow_delete();`)
+	require.NoError(t, err)
+	store := postgres.New(db.DB)
+	clock := storage.NewTestClock(bulkNow)
+
+	// R's compat batch: X deleted, not yet committed.
+	r, err := db.DB.BeginTxx(ctx, nil)
+	require.NoError(t, err)
+	defer r.Rollback() //nolint:errcheck // a no-op after Commit
+	deleted, err := cleanup.Run(ctx, mustJob(t, "cleanup-finished-compat-sessions"), postgres.NewRepository(r), clock, cleanup.Options{})
+	require.NoError(t, err)
+	require.Equal(t, 1, deleted.Affected)
+
+	// Q's browser session batch: its snapshot still has X.
+	q := make(chan error, 1)
+	var qReport cleanup.Report
+	go func() {
+		var err error
+		qReport, err = cleanup.Run(ctx, mustJob(t, "cleanup-finished-user-sessions"), store, clock, cleanup.Options{})
+		q <- err
+	}()
+	replicaWaitForSleep(ctx, t, srv, db.Name)
+	require.NoError(t, r.Commit())
+	rReport, err := cleanup.Run(ctx, mustJob(t, "cleanup-finished-user-sessions"), store, clock, cleanup.Options{})
+	require.NoError(t, err, "replica R")
+	require.NoError(t, <-q, "replica Q")
+	t.Logf("Q deleted %d, R deleted %d", qReport.Affected, rReport.Affected)
+
+	var left int
+	require.NoError(t, db.DB.GetContext(ctx, &left, `SELECT count(*) FROM user_sessions WHERE user_session_id = '00000000-0000-0000-0000-0000000000c1'`))
+	t.Run("NextRunDeletesIt", func(t *testing.T) {
+		next, err := cleanup.Run(ctx, mustJob(t, "cleanup-finished-user-sessions"), store, clock, cleanup.Options{})
+		require.NoError(t, err)
+		require.Equal(t, left, next.Affected)
+		var n int
+		require.NoError(t, db.DB.GetContext(ctx, &n, `SELECT count(*) FROM user_sessions`))
+		require.Zero(t, n)
+	})
+	t.Run("SameRowsAsASingleRun", func(t *testing.T) {
+		if left != 0 {
+			t.Skip("BUG: two replicas leave browser session C, finished long ago and childless, that a single run deletes: " +
+				"Q decided on a snapshot that still had C's compat session and held C locked, so R skipped it. " +
+				"The compat and OAuth 2.0 session cleanups could lock the browser sessions of the sessions they delete " +
+				"(FOR KEY SHARE, waiting), so that R either waits for Q's batch or makes Q skip C.")
+		}
+	})
+}
+
+func mustJob(t testing.TB, name string) cleanup.Job {
+	t.Helper()
+	j, err := cleanup.Lookup(name)
+	require.NoError(t, err)
+	return j
+}
+
+// replicaWaitForSleep waits until a backend of the database sleeps in pg_sleep.
+func replicaWaitForSleep(ctx context.Context, t testing.TB, srv *bulkServer, dbName string) {
+	t.Helper()
+	for ctx.Err() == nil {
+		var n int
+		require.NoError(t, srv.admin.GetContext(ctx, &n, `SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event = 'PgSleep'`, dbName))
+		if n > 0 {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("the batch never reached the trigger")
 }

@@ -107,12 +107,19 @@ func TestUpgradeUnderLoad(t *testing.T) {
 	conn, err := db.DB.DB.Conn(ctx)
 	require.NoError(t, err)
 	defer conn.Close()
+	var writerPID int
+	require.NoError(t, conn.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&writerPID))
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		w.run(ctx, conn, stop)
+	}()
+	obs := &upgradeObserver{}
+	go func() {
+		defer wg.Done()
+		obs.run(ctx, srv, writerPID, w, stop)
 	}()
 	time.Sleep(200 * time.Millisecond) // the writer's pace before the upgrade
 
@@ -149,6 +156,7 @@ func TestUpgradeUnderLoad(t *testing.T) {
 	t.Logf("writer: %d statements, p50 %s, p99 %s, longest %s (%s during %s)",
 		st.count, st.p50, st.p99, st.max, st.maxStatement, st.maxMigration)
 	t.Logf("writer's longest statement per migration:\n  %s", strings.Join(st.perMigration, "\n  "))
+	t.Logf("writer's lock waits (sampled every %s): %s", upgradeSampling, obs.summary())
 	require.Less(t, st.max, upgradeMaxStall, "a migration blocked the writer")
 }
 
@@ -242,6 +250,75 @@ func (w *upgradeWriter) run(ctx context.Context, conn *sql.Conn, stop <-chan str
 		}
 		lastSession, lastJob = session, job
 	}
+}
+
+// upgradeSampling is how often the observer looks at the writer's backend.
+const upgradeSampling = 2 * time.Millisecond
+
+// upgradeObserver samples the writer's backend in pg_stat_activity, to tell
+// a stall waiting for a lock (and who holds it) from one waiting for CPU or
+// I/O.
+type upgradeObserver struct {
+	episodes int
+	total    time.Duration
+	longest  time.Duration
+	what     string // the longest wait: migration, lock, blocker
+}
+
+func (o *upgradeObserver) run(ctx context.Context, srv *bulkServer, pid int, w *upgradeWriter, stop <-chan struct{}) {
+	var since, last time.Time // first and last sample that saw the wait
+	var what string
+	end := func() {
+		// Samples come late on a busy machine: count from the first to the
+		// last sample that saw the wait, plus one period.
+		d := last.Sub(since) + upgradeSampling
+		o.episodes++
+		o.total += d
+		if d > o.longest {
+			o.longest, o.what = d, what
+		}
+		since = time.Time{}
+	}
+	tick := time.NewTicker(upgradeSampling)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		var kind, event, blocker sql.NullString
+		err := srv.admin.QueryRowContext(ctx, `
+			SELECT a.wait_event_type, a.wait_event,
+				(SELECT left(regexp_replace(b.query, '\s+', ' ', 'g'), 80) FROM pg_stat_activity b WHERE b.pid = (pg_blocking_pids(a.pid))[1])
+			FROM pg_stat_activity a WHERE a.pid = $1`, pid).Scan(&kind, &event, &blocker)
+		if err != nil {
+			continue
+		}
+		now := time.Now()
+		if kind.String == "Lock" {
+			last = now
+			if since.IsZero() {
+				w.mu.Lock()
+				mig := w.migration
+				w.mu.Unlock()
+				since, what = now, fmt.Sprintf("during %s, %s lock, blocked by %q", mig, event.String, blocker.String)
+			}
+			continue
+		}
+		if !since.IsZero() {
+			end()
+		}
+	}
+}
+
+func (o *upgradeObserver) summary() string {
+	if o.episodes == 0 {
+		return "none seen"
+	}
+	return fmt.Sprintf("%d, %s in all; longest %s %s", o.episodes, o.total.Round(time.Millisecond), o.longest.Round(time.Millisecond), o.what)
 }
 
 type upgradeStats struct {
