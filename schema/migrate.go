@@ -22,10 +22,30 @@ const lockKey int64 = 0x6d61737374726d31
 
 // Migrator applies migrations to one database.
 type Migrator struct {
-	db         *sql.DB
-	migrations []Migration
-	table      string
-	poll       time.Duration
+	db          *sql.DB
+	migrations  []Migration
+	table       string
+	poll        time.Duration
+	lockTimeout time.Duration
+	attempts    int
+}
+
+// DefaultLockTimeout bounds how long a migration waits for a table lock
+// before it gives up, rolls back and tries again: the application's queries
+// queue behind a waiting ALTER TABLE, so the wait is their stall.
+const DefaultLockTimeout = 500 * time.Millisecond
+
+// WithLockTimeout sets how long a transactional migration waits for a lock
+// before it rolls back and tries again (0: wait forever, never retry), and
+// how many times it tries in all.
+func WithLockTimeout(timeout time.Duration, attempts int) Option {
+	return func(m *Migrator) error {
+		if timeout < 0 || attempts < 1 {
+			return fmt.Errorf("lock timeout %s and attempts %d: want a timeout >= 0 and at least one attempt", timeout, attempts)
+		}
+		m.lockTimeout, m.attempts = timeout, attempts
+		return nil
+	}
 }
 
 // Option configures a Migrator.
@@ -60,7 +80,8 @@ func NewMigrator(db *sql.DB, opts ...Option) (*Migrator, error) {
 	if db == nil {
 		return nil, errors.New("new migrator: db is nil")
 	}
-	m := &Migrator{db: db, migrations: Migrations(), table: DefaultTable, poll: 100 * time.Millisecond}
+	m := &Migrator{db: db, migrations: Migrations(), table: DefaultTable, poll: 100 * time.Millisecond,
+		lockTimeout: DefaultLockTimeout, attempts: 60}
 	for _, opt := range opts {
 		if err := opt(m); err != nil {
 			return nil, fmt.Errorf("new migrator: %w", err)
@@ -228,11 +249,36 @@ func (m *Migrator) apply(ctx context.Context, conn *sql.Conn, mig Migration) err
 	if mig.NoTransaction {
 		return m.applyOutsideTransaction(ctx, conn, mig)
 	}
+	// A migration that must wait for a lock gives up after lockTimeout and
+	// tries again later, rather than stalling every query queued behind it
+	// or deadlocking with an application transaction that locks the same
+	// tables in the other order.
+	backoff := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := m.applyInTransaction(ctx, conn, mig)
+		if err == nil || !lockContention(err) || attempt >= m.attempts || m.lockTimeout == 0 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (after %d attempts, last: %w)", ctx.Err(), attempt, err)
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+func (m *Migrator) applyInTransaction(ctx context.Context, conn *sql.Conn, mig Migration) error {
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if m.lockTimeout > 0 {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("SET LOCAL lock_timeout = %d", max(1, m.lockTimeout.Milliseconds()))); err != nil {
+			return err
+		}
+	}
 	if _, err := tx.ExecContext(ctx, mig.SQL); err != nil {
 		return err
 	}
@@ -240,6 +286,13 @@ func (m *Migrator) apply(ctx context.Context, conn *sql.Conn, mig Migration) err
 		return err
 	}
 	return tx.Commit()
+}
+
+// lockContention reports a lock wait that timed out (55P03) or a deadlock
+// (40P01): the migration rolled back and may simply be tried again.
+func lockContention(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && (pqErr.Code == "55P03" || pqErr.Code == "40P01")
 }
 
 // applyOutsideTransaction runs the statements one by one. A concurrent index
