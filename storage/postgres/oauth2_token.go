@@ -249,19 +249,20 @@ WITH candidates AS MATERIALIZED (
 // oauth_refresh_token_consumed_at_idx, which also holds the successor's ID.
 const cleanupConsumedRefreshTokens = `
 WITH candidates AS MATERIALIZED (
-	SELECT oauth2_refresh_token_id AS id, consumed_at AS t, next_oauth2_refresh_token_id AS next_id
+	SELECT oauth2_refresh_token_id AS id, consumed_at AS t
 	FROM oauth2_refresh_tokens
 	WHERE consumed_at IS NOT NULL AND consumed_at < $1 AND (consumed_at, oauth2_refresh_token_id) > ($2, $3)
 	ORDER BY consumed_at, oauth2_refresh_token_id
 	LIMIT $4
-	FOR UPDATE SKIP LOCKED
+), deletable AS MATERIALIZED (
+	SELECT rt.oauth2_refresh_token_id AS id FROM oauth2_refresh_tokens rt
+	WHERE rt.oauth2_refresh_token_id = ANY (ARRAY(SELECT id FROM candidates))
+	  AND (rt.next_oauth2_refresh_token_id IS NULL
+	       OR EXISTS (SELECT 1 FROM oauth2_refresh_tokens n
+	                  WHERE n.oauth2_refresh_token_id = rt.next_oauth2_refresh_token_id AND n.consumed_at IS NOT NULL))
+	FOR UPDATE OF rt SKIP LOCKED
 ), deleted AS (
-	DELETE FROM oauth2_refresh_tokens WHERE oauth2_refresh_token_id = ANY (ARRAY(
-		SELECT c.id FROM candidates c
-		WHERE c.next_id IS NULL
-		   OR EXISTS (SELECT 1 FROM oauth2_refresh_tokens n
-		              WHERE n.oauth2_refresh_token_id = c.next_id AND n.consumed_at IS NOT NULL)
-	))
+	DELETE FROM oauth2_refresh_tokens WHERE oauth2_refresh_token_id = ANY (ARRAY(SELECT id FROM deletable))
 	RETURNING 1
 )` + cleanupResult
 

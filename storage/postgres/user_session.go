@@ -201,6 +201,8 @@ func (r userSessions) ListAuthentications(ctx context.Context, sessionID ulid.UL
 
 // cleanupFinishedUserSessions examines finished sessions in (finished_at,
 // id) order and deletes those no compat or OAuth 2.0 session references.
+// Only those are locked: a replica that locked a skipped session would hide
+// it from another replica whose compat cleanup just freed it.
 // What else references a deleted session: its authentications (NO ACTION)
 // are deleted; device-code grants (NO ACTION) are unlinked here; SSO logins
 // go by cascade; upstream logins, authorization grants and email
@@ -211,11 +213,12 @@ WITH candidates AS MATERIALIZED (
 	WHERE finished_at IS NOT NULL AND finished_at < $1 AND (finished_at, user_session_id) > ($2, $3)
 	ORDER BY finished_at, user_session_id
 	LIMIT $4
-	FOR UPDATE SKIP LOCKED
 ), deletable AS MATERIALIZED (
-	SELECT c.id FROM candidates c
-	WHERE NOT EXISTS (SELECT 1 FROM compat_sessions cs WHERE cs.user_session_id = c.id)
-	  AND NOT EXISTS (SELECT 1 FROM oauth2_sessions os WHERE os.user_session_id = c.id)
+	SELECT us.user_session_id AS id FROM user_sessions us
+	WHERE us.user_session_id = ANY (ARRAY(SELECT id FROM candidates))
+	  AND NOT EXISTS (SELECT 1 FROM compat_sessions cs WHERE cs.user_session_id = us.user_session_id)
+	  AND NOT EXISTS (SELECT 1 FROM oauth2_sessions os WHERE os.user_session_id = us.user_session_id)
+	FOR UPDATE OF us SKIP LOCKED
 ), deleted_authentications AS (
 	DELETE FROM user_session_authentications WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
 ), unlinked_device_grants AS (
