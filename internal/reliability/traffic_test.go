@@ -34,7 +34,7 @@ func TestLiveTrafficLosesNothing(t *testing.T) {
 	srv := bulkConnect(t)
 	db := srv.migrated(t)
 	bulkFillCleanup(t, db.DB, 2000*bulkScale(t))
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(bulkScale(t))*3*time.Minute)
 	defer cancel()
 
 	// The janitor and the traffic each have their own pool.
@@ -133,6 +133,7 @@ var (
 	trafficRotations = 250 // chains of refresh tokens, rotated round-robin
 	trafficJobs      = [2]int{100, 3000}
 	trafficOld       = [2]int{30, 500}
+	trafficActive    = 3000 // old sessions with a stale IP that record activity
 )
 
 // traffic is what the live server does while the jobs run, and what it
@@ -228,6 +229,7 @@ func (tr *traffic) prepare(ctx context.Context, t *testing.T, db *sqlx.DB) {
 		}
 	}
 	rand.Shuffle(len(tr.stale), func(i, j int) { tr.stale[i], tr.stale[j] = tr.stale[j], tr.stale[i] })
+	tr.stale = tr.stale[:min(len(tr.stale), trafficActive)]
 	var tokens []struct {
 		ID      string `db:"id"`
 		Session string `db:"session"`
