@@ -49,21 +49,26 @@ func (b *bench) masstoreVariants(job string, targets []time.Duration) []variant 
 func (b *bench) compat(ctx context.Context) error {
 	n := b.cfg.sizes.compat
 	ds := compatDataset(n)
-	vs := append([]variant{singleStatement(singleCompat, horizon), commonCompat(1000)},
+	vs := append([]variant{singleStatement(singleCompat, horizon), singleStatementTuned(singleCompat, horizon, tunedSingle...), commonCompat(1000)},
 		b.masstoreVariants(jobCompat, append([]time.Duration{b.cfg.target}, b.cfg.compatTargets...))...)
 	rs, err := b.measureAll(ctx, ds, vs)
 	if err != nil {
 		return err
 	}
+	// The baseline is the faster single statement.
+	base := rs[0]
+	if rs[1].elapsed < base.elapsed {
+		base = rs[1]
+	}
 	for i := range rs {
-		rs[i].ratio, rs[i].cpuRatio = timeRatio(rs[i], rs[0])
+		rs[i].ratio, rs[i].cpuRatio = timeRatio(rs[i], base)
 		if strings.HasPrefix(rs[i].variant, "masstore") {
 			b.finishedGoals("compat", rs[i])
 		}
 	}
 	b.addSection(section{
 		title: fmt.Sprintf("compat: %d finished compat sessions (each with an access and a refresh token) of %d", n, 2*n),
-		note:  "ratio: seconds / single-statement seconds",
+		note:  "ratio: seconds / seconds of the faster single statement (" + base.variant + ")",
 		rows:  rs,
 	})
 	if !b.needsLater("compat", n) {

@@ -52,6 +52,43 @@ func singleStatement(query string, arg any) variant {
 	}}
 }
 
+// singleStatementTuned runs query in a transaction that first sets
+// settings (SET LOCAL): the single statement with the plan a DBA would force
+// for a one-off purge.
+func singleStatementTuned(query string, arg any, settings ...string) variant {
+	return variant{name: "single-statement-tuned", run: func(ctx context.Context, db *sqlx.DB, _ string) (outcome, error) {
+		start := time.Now()
+		tx, err := db.BeginTxx(ctx, nil)
+		if err != nil {
+			return outcome{}, err
+		}
+		defer tx.Rollback()
+		for _, s := range settings {
+			if _, err := tx.ExecContext(ctx, "SET LOCAL "+s); err != nil {
+				return outcome{}, err
+			}
+		}
+		res, err := tx.ExecContext(ctx, query, arg)
+		if err != nil {
+			return outcome{}, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return outcome{}, err
+		}
+		if err := tx.Commit(); err != nil {
+			return outcome{}, err
+		}
+		took := time.Since(start)
+		return outcome{rows: int(n), batches: []time.Duration{took}, maxScanned: int(n), maxLimit: int(n)}, nil
+	}}
+}
+
+// tunedSingle are the settings of the tuned single statements: hash joins
+// over sequential scans instead of one index probe per row in hash order,
+// and the memory for them.
+var tunedSingle = []string{"enable_nestloop = off", "work_mem = '512MB'"}
+
 // The single statements, one per job benchmarked. $1 is the horizon.
 const (
 	singleCompat = `
