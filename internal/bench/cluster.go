@@ -188,7 +188,7 @@ func (c *cluster) version(ctx context.Context) (string, error) {
 // what every initdb writes (locale, time zone, logging).
 func (c *cluster) nonDefaultSettings(ctx context.Context) ([]string, error) {
 	rows, err := c.admin.QueryContext(ctx, `
-		SELECT name, setting, coalesce(unit, '') FROM pg_settings
+		SELECT name, current_setting(name) FROM pg_settings
 		WHERE source IN ('configuration file', 'command line')
 		  AND name NOT LIKE 'lc\_%' AND name NOT LIKE 'log\_%'
 		  AND name NOT IN ('datestyle', 'timezone', 'default_text_search_config', 'dynamic_shared_memory_type',
@@ -200,11 +200,11 @@ func (c *cluster) nonDefaultSettings(ctx context.Context) ([]string, error) {
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
-		var name, setting, unit string
-		if err := rows.Scan(&name, &setting, &unit); err != nil {
+		var name, setting string
+		if err := rows.Scan(&name, &setting); err != nil {
 			return nil, err
 		}
-		out = append(out, name+"="+setting+unit)
+		out = append(out, name+"="+setting)
 	}
 	return out, rows.Err()
 }
