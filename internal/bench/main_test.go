@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"io"
+	"math"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseSizes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		spec string
+		want sizes
+		err  bool
+	}{
+		{spec: "default", want: defaultSizes},
+		{spec: "", want: defaultSizes},
+		{spec: "full", want: fullSizes},
+		{spec: "full,flat=100000:500000", want: sizes{compat: 500000, userBlocked: 1000000, flatSmall: 100000, flatLarge: 500000, ip: 500000}},
+		{spec: "compat=2_000,ip=10", want: sizes{compat: 2000, userBlocked: 100000, flatSmall: 20000, flatLarge: 200000, ip: 10}},
+		{spec: "user-blocked=9", err: true},
+		{spec: "flat=500:100", err: true},
+		{spec: "flat=100", err: true},
+		{spec: "compat=0", err: true},
+		{spec: "huge", err: true},
+		{spec: "disk=5", err: true},
+	} {
+		t.Run(tc.spec, func(t *testing.T) {
+			t.Parallel()
+			got, err := parseSizes(tc.spec)
+			if tc.err {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestParseConfigRefusesWhatAServerURLCannotDo(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"--keep"},
+		{"--database-url", "postgres://localhost/x", "--pg-setting", "fsync=on"},
+		{"--pg-setting", "work_mem = 1GB"},
+		{"--scenario", "compat,nope"},
+		{"--repeat", "0"},
+		{"--janitor-batch-sizes", "0"},
+	} {
+		_, err := parseConfig(args, io.Discard, io.Discard)
+		require.Error(t, err, "%q", args)
+	}
+	cfg, err := parseConfig([]string{"--database-url", "postgres://localhost/x", "--keep", "--compat-targets", ""}, io.Discard, io.Discard)
+	require.NoError(t, err)
+	require.Empty(t, cfg.compatTargets)
+	require.Equal(t, scenarioNames, cfg.scenarios)
+}
+
+func TestPercentileIsNearestRank(t *testing.T) {
+	t.Parallel()
+	var ds []time.Duration
+	for i := 100; i >= 1; i-- {
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	require.Equal(t, 50.0, percentileMS(ds, 50))
+	require.Equal(t, 99.0, percentileMS(ds, 99))
+	require.Equal(t, 100.0, percentileMS(ds, 100))
+	require.Equal(t, 7.0, percentileMS([]time.Duration{7 * time.Millisecond}, 99))
+	require.True(t, math.IsNaN(percentileMS(nil, 50)))
+}
+
+func TestRatios(t *testing.T) {
+	t.Parallel()
+	base := result{outcome: outcome{rows: 1000}, elapsed: 2 * time.Second, cpu: time.Second}
+	slow := result{outcome: outcome{rows: 1000}, elapsed: 3 * time.Second, cpu: 1500 * time.Millisecond}
+	wall, cpu := timeRatio(slow, base)
+	require.InDelta(t, 1.5, wall, 1e-9)
+	require.InDelta(t, 1.5, cpu, 1e-9)
+
+	large := result{outcome: outcome{rows: 10000}, elapsed: 40 * time.Second, cpu: 20 * time.Second}
+	wall, cpu = rateRatio(base, large)
+	require.InDelta(t, 2.0, wall, 1e-9, "500 rows/s vs 250 rows/s")
+	require.InDelta(t, 2.0, cpu, 1e-9)
+
+	_, cpu = timeRatio(slow, result{elapsed: time.Second})
+	require.Zero(t, cpu, "unknown CPU time gives no CPU ratio")
+}
+
+func TestULIDExprPutsTheMillisecondFirst(t *testing.T) {
+	t.Parallel()
+	require.Contains(t, ulidExpr("c", tagCompatSession, "i"),
+		"lpad(to_hex(floor(extract(epoch FROM c) * 1000)::bigint), 12, '0')")
+}
+
+// TestTinyRun runs every scenario but memory at tiny sizes on a throwaway
+// cluster (or on MASSTORE_TEST_DATABASE_URL): every variant must affect
+// exactly the expected rows.
+func TestTinyRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL")
+	}
+	args := []string{"--sizes", "compat=300,user-blocked=500,flat=100:300,ip=300",
+		"--scenario", "compat,user-blocked,flat,ip", "--compat-targets", "50ms"}
+	if u := os.Getenv("MASSTORE_TEST_DATABASE_URL"); u != "" {
+		args = append(args, "--database-url", u)
+	} else if _, err := findBinaries(); err != nil {
+		t.Skip(err)
+	}
+	var out strings.Builder
+	require.NoError(t, run(context.Background(), args, &out, io.Discard))
+	for _, want := range []string{"single-statement-tuned", "common-1000", "masstore-adaptive-50ms",
+		"fenced-nolock-1000", "users_blocked_500", "compat_300", "queue_300", "### Goals"} {
+		require.Contains(t, out.String(), want)
+	}
+}
