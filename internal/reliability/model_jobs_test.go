@@ -55,10 +55,16 @@ func (m *model) advance(t *rapid.T, d time.Duration) {
 	t.Logf("advance the clocks by %s to %s", d, m.clocks[modelMemory].Now().UTC().Format(time.RFC3339Nano))
 }
 
-// drawRetention draws a retention override: a default one nudged, or some
-// minutes, hours or days, short enough to catch what the sequence just did.
+// drawRetention draws a retention override: a default one nudged; some
+// minutes, hours or days, short enough to catch what the sequence just did;
+// or one whose horizon falls on a time a row holds, or a microsecond off.
 func (m *model) drawRetention(t *rapid.T) time.Duration {
-	switch rapid.IntRange(0, 3).Draw(t, "retention scale (0 default, 1 minutes, 2 hours, 3 days)") {
+	switch rapid.IntRange(0, 4).Draw(t, "retention scale (0 default, 1 minutes, 2 hours, 3 days, 4 a row's age)") {
+	case 4:
+		if r, ok := m.boundaryRetention(t); ok {
+			return r
+		}
+		return time.Minute
 	case 0:
 		return rapid.SampledFrom(modelRetentions).Draw(t, "retention") + max(0, rapid.SampledFrom(modelNudges).Draw(t, "nudge"))
 	case 1:
@@ -147,6 +153,7 @@ func (m *model) runJobs(t *rapid.T, jobs []cleanup.Job, opts cleanup.Options) {
 		m.unchanged = true
 		return
 	}
+	m.recordRuns(jobs, opts)
 	again := m.runAndCompare(t, "again: "+what, jobs, opts)
 	for _, r := range again {
 		require.Zero(t, r.Affected, "%s affected rows when run again right after a full run", r.Job)

@@ -324,7 +324,8 @@ func (m *model) counts() map[string]int {
 }
 
 // check runs after every step: the clocks agree, both sides show the same
-// state, and the invariants hold on each.
+// state, the invariants hold on each, and the changes the step made are
+// those of the jobs it ran (none if it ran none).
 func (m *model) check(t *rapid.T) {
 	require.True(t, m.clocks[modelMemory].Now().Equal(m.clocks[modelPostgres].Now()), "the clocks drifted apart")
 	var snaps [2]*modelSnapshot
@@ -337,8 +338,16 @@ func (m *model) check(t *rapid.T) {
 		if m.unchanged {
 			require.Equal(t, m.prev[side], snaps[side], "%s: a dry run changed the state", modelSides[side])
 		}
+		switch prev := m.prev[side]; {
+		case prev == nil:
+		case len(m.ran) > 0:
+			m.oracle(t, side, prev, snaps[side])
+		default:
+			modelNothingDeleted(t, modelSides[side], prev, snaps[side])
+		}
 	}
 	m.unchanged = false
+	m.ran = nil
 	m.prev = snaps
 	m.prevCounts = m.counts()
 }

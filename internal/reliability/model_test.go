@@ -110,6 +110,9 @@ type model struct {
 	// unchanged is set by a dry run: the next check requires the state of
 	// the last one.
 	unchanged bool
+	// ran are the jobs the step ran (not dry): the next check holds the
+	// changes to them (see oracle).
+	ran []modelRun
 }
 
 // modelRef is a logical entity: its kind and its index in the model's list.
