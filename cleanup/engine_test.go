@@ -135,10 +135,11 @@ func TestRun(t *testing.T) {
 			require.Len(t, c.deleted, 100000)
 			return limits
 		}
-		// Doubles while under half the target (16ms), then holds (32ms).
-		require.Equal(t, []int{100, 200, 400, 800, 1600, 3200, 3200}, run(100)[:7])
-		// 20000 rows take 200ms: shrink to 20000*50/200 = 5000, then hold.
-		require.Equal(t, []int{20000, 5000, 5000}, run(20000)[:3])
+		// Doubles while under 3/4 of the target (32ms), shrinks in
+		// proportion at 64ms (6400*50/64 = 5000), then holds at 50ms.
+		require.Equal(t, []int{100, 200, 400, 800, 1600, 3200, 6400, 5000, 5000}, run(100)[:9])
+		// 20000 rows take 200ms: at most halve (10000, 100ms), then 5000.
+		require.Equal(t, []int{20000, 10000, 5000, 5000}, run(20000)[:4])
 	})
 
 	t.Run("MaxBatches", func(t *testing.T) {
