@@ -57,11 +57,12 @@ func (m *model) advance(t *rapid.T, d time.Duration) {
 
 // drawRetention draws a retention override: a default one nudged; some
 // minutes, hours or days, short enough to catch what the sequence just did;
-// or one whose horizon falls on a time a row holds, or a microsecond off.
-func (m *model) drawRetention(t *rapid.T) time.Duration {
+// or one whose horizon falls on a time a row holds (for job, a time the job
+// compares, if it has any), or a microsecond off.
+func (m *model) drawRetention(t *rapid.T, job string) time.Duration {
 	switch rapid.IntRange(0, 4).Draw(t, "retention scale (0 default, 1 minutes, 2 hours, 3 days, 4 a row's age)") {
 	case 4:
-		if r, ok := m.boundaryRetention(t); ok {
+		if r, ok := m.boundaryRetention(t, job); ok {
 			return r
 		}
 		return time.Minute
@@ -96,7 +97,7 @@ func (m *model) runJob(t *rapid.T) {
 	require.NoError(t, err)
 	opts := m.drawOptions(t)
 	if rapid.Bool().Draw(t, "override the retention") {
-		opts.Retention = map[string]time.Duration{job.Name: m.drawRetention(t)}
+		opts.Retention = map[string]time.Duration{job.Name: m.drawRetention(t, job.Name)}
 	}
 	m.runJobs(t, []cleanup.Job{job}, opts)
 }
@@ -107,13 +108,14 @@ func (m *model) runAll(t *rapid.T) {
 	opts := m.drawOptions(t)
 	opts.Retention = map[string]time.Duration{}
 	if rapid.Bool().Draw(t, "one retention for all") {
-		r := m.drawRetention(t)
+		r := m.drawRetention(t, "")
 		for _, name := range cleanup.Names() {
 			opts.Retention[name] = r
 		}
 	} else {
 		for range rapid.IntRange(0, 3).Draw(t, "overrides") {
-			opts.Retention[rapid.SampledFrom(cleanup.Names()).Draw(t, "overridden job")] = m.drawRetention(t)
+			name := rapid.SampledFrom(cleanup.Names()).Draw(t, "overridden job")
+			opts.Retention[name] = m.drawRetention(t, name)
 		}
 	}
 	m.runJobs(t, cleanup.AllJobs(), opts)

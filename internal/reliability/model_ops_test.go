@@ -73,6 +73,12 @@ func (m *model) drawOwner(t *rapid.T) (u, b int) {
 
 func (m *model) addCompatSession(t *rapid.T) {
 	u, b := m.drawOwner(t)
+	m.newCompatSession(t, u, b)
+}
+
+// newCompatSession starts a compat session of user u under browser session b
+// (-1: none), with tokens, maybe used at once.
+func (m *model) newCompatSession(t *rapid.T, u, b int) {
 	device := m.unique("DEVICE")
 	out, ok := modelDo(m, t, fmt.Sprintf("add compat session of user %d under browser session %d", u, b), func(r storage.Repository, c storage.Clock, side int) (*storage.CompatSession, error) {
 		var browser *storage.UserSession
@@ -131,6 +137,13 @@ func (m *model) addOAuth2Session(t *rapid.T) {
 	if len(m.users) > 0 && rapid.IntRange(0, 3).Draw(t, "owner (0: client credentials)") > 0 {
 		u, b = m.drawOwner(t)
 	}
+	m.newOAuth2Session(t, u, b)
+}
+
+// newOAuth2Session starts an OAuth 2.0 session of a client (new or not) for
+// user u (-1: none) under browser session b (-1: none), with tokens, maybe
+// used at once.
+func (m *model) newOAuth2Session(t *rapid.T, u, b int) {
 	client := -1
 	if len(m.clients) > 0 && rapid.Bool().Draw(t, "existing client") {
 		client = modelPick(t, "client", len(m.clients))
@@ -263,8 +276,21 @@ func (m *model) upstreamLogin(t *rapid.T) {
 	u := len(m.upstreams) - 1
 	m.index("upstream login", u, out[0].ID, out[1].ID)
 	stage := rapid.IntRange(0, 2).Draw(t, "stage (0 started, 1 completed, 2 authenticated)")
-	if stage >= 1 && m.complete(t, u) && stage == 2 {
-		m.authenticate(t, u)
+	if stage < 1 || !m.complete(t, u) || stage < 2 {
+		return
+	}
+	b := m.authenticate(t, u)
+	if b < 0 {
+		return
+	}
+	// Clients the user then signs in to, from that browser session: what a
+	// back-channel logout in mode logout_all must reach.
+	for range rapid.IntRange(0, 2).Draw(t, "client sessions from it") {
+		if rapid.Bool().Draw(t, "compat (else OAuth 2.0)") {
+			m.newCompatSession(t, m.browsers[b].user, b)
+		} else {
+			m.newOAuth2Session(t, m.browsers[b].user, b)
+		}
 	}
 }
 
@@ -318,19 +344,20 @@ func (m *model) newLink(t *rapid.T, p int, subject string) int {
 }
 
 func (m *model) authenticateWithUpstream(t *rapid.T) {
-	m.authenticate(t, modelPick(t, "upstream login", len(m.upstreams)))
+	_ = m.authenticate(t, modelPick(t, "upstream login", len(m.upstreams)))
 }
 
 // authenticate authenticates a browser session (new, or a drawn one of the
-// same user, finished or deleted ones included) with upstream login u. As
+// same user, finished or deleted ones included) with upstream login u and
+// returns it (-1 if none was). As
 // in MAS, only a login whose link is attached to a user authenticates a
 // session of that user: a login through a link attached to no one is a
 // registration in progress, which the links job may delete with its link.
-func (m *model) authenticate(t *rapid.T, u int) {
+func (m *model) authenticate(t *rapid.T, u int) int {
 	up := m.upstreams[u]
 	if up.link < 0 || m.links[up.link].user < 0 {
 		t.Logf("upstream login %d has no link attached to a user: it authenticates no one", u)
-		return
+		return -1
 	}
 	user := m.links[up.link].user
 	var mine []int
@@ -343,19 +370,20 @@ func (m *model) authenticate(t *rapid.T, u int) {
 	if len(mine) > 0 && rapid.Bool().Draw(t, "existing browser session") {
 		b = mine[modelPick(t, "browser session of the user", len(mine))]
 	} else if b = m.newBrowserSession(t, user); b < 0 {
-		return
+		return -1
 	}
 	if !m.both(t, fmt.Sprintf("authenticate browser session %d with upstream login %d", b, u), func(side int, r storage.Store, c storage.Clock) error {
 		_, err := r.UserSessions().AuthenticateWithUpstream(m.ctx, c, m.browsers[b].obj[side], up.obj[side])
 		return err
 	}) {
-		return
+		return -1
 	}
 	// The login is now linked to the session, unless it was linked to one
 	// already (at the last check, or earlier in this step).
 	if row, ok := m.prev[modelMemory].Upstreams[u]; (!ok && up.browser < 0) || (ok && row.Browser < 0) {
 		up.browser = b
 	}
+	return b
 }
 
 // associateOrConsume attaches a link to a user, or consumes an upstream login.

@@ -264,10 +264,14 @@ func modelKeys[R any](rows map[int]R) []int {
 }
 
 // boundaryRetention draws a retention that puts the horizon exactly on a
-// time the last check saw (a finish, an activity, a revocation...), or a
-// microsecond either side of it; ok is false when there is none.
-func (m *model) boundaryRetention(t *rapid.T) (time.Duration, bool) {
-	times := m.prev[modelMemory].times()
+// time the last check saw, or a microsecond either side of it: one that job
+// compares, or any (job "" or no such time); ok is false when there is none.
+func (m *model) boundaryRetention(t *rapid.T, job string) (time.Duration, bool) {
+	prev := m.prev[modelMemory]
+	times := prev.times(job)
+	if len(times) == 0 {
+		times = prev.times("")
+	}
 	if len(times) == 0 {
 		return 0, false
 	}
@@ -277,10 +281,14 @@ func (m *model) boundaryRetention(t *rapid.T) (time.Duration, bool) {
 	return r, r > 0 && r <= cleanup.MaxRetention
 }
 
-// times returns every time s holds, sorted, without repeats.
-func (s *modelSnapshot) times() []string {
+// times returns the times of s that job compares (every time for ""),
+// sorted, without repeats.
+func (s *modelSnapshot) times(job string) []string {
 	var out []string
-	add := func(ts ...string) {
+	add := func(j string, ts ...string) {
+		if job != "" && job != j {
+			return
+		}
 		for _, t := range ts {
 			if t != "" {
 				out = append(out, t)
@@ -288,25 +296,30 @@ func (s *modelSnapshot) times() []string {
 		}
 	}
 	for _, r := range s.Browsers {
-		add(r.Created, r.Finished, r.LastActive)
+		add("cleanup-finished-user-sessions", r.Finished)
+		add("cleanup-inactive-user-session-ips", r.LastActive)
 	}
 	for _, r := range s.Compats {
-		add(r.Finished, r.LastActive)
+		add("cleanup-finished-compat-sessions", r.Finished)
+		add("cleanup-inactive-compat-session-ips", r.LastActive)
 	}
 	for _, r := range s.OAuths {
-		add(r.Finished, r.LastActive)
+		add("cleanup-finished-oauth2-sessions", r.Finished)
+		add("cleanup-inactive-oauth2-session-ips", r.LastActive)
 	}
 	for _, r := range s.OAuthATs {
-		add(r.Expires, r.Revoked)
+		add("cleanup-expired-oauth-access-tokens", r.Expires)
+		add("cleanup-revoked-oauth-access-tokens", r.Revoked)
 	}
 	for _, r := range s.OAuthRTs {
-		add(r.Consumed, r.Revoked)
+		add("cleanup-consumed-oauth-refresh-tokens", r.Consumed)
+		add("cleanup-revoked-oauth-refresh-tokens", r.Revoked)
 	}
 	for _, r := range s.Links {
-		add(r.Created)
+		add("cleanup-upstream-oauth-links", r.Created)
 	}
 	for _, r := range s.Upstreams {
-		add(r.Created)
+		add("cleanup-upstream-oauth-sessions", r.Created)
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
