@@ -3,7 +3,6 @@ package reliability
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lib/pq"
 	"github.com/stretchr/testify/require"
 
 	"github.com/masstore/masstore/internal/ulidx"
@@ -129,11 +127,6 @@ func TestUpgradeUnderLoad(t *testing.T) {
 		w.setMigration(mig.String())
 		t0 := time.Now()
 		err := m.MigrateTo(ctx, mig.Version)
-		if upgradeKnownDeadlock(err) {
-			close(stop)
-			wg.Wait()
-			t.Skipf("BUG: %v (see TestUpgradeStepsDoNotDeadlockWithTransactions)", err)
-		}
 		require.NoError(t, err)
 		timings = append(timings, fmt.Sprintf("%s %s", mig, time.Since(t0).Round(time.Millisecond)))
 	}
@@ -143,9 +136,6 @@ func TestUpgradeUnderLoad(t *testing.T) {
 	close(stop)
 	wg.Wait()
 
-	if upgradeKnownDeadlock(w.err) {
-		t.Skipf("BUG: the writer's %v (see TestUpgradeStepsDoNotDeadlockWithTransactions)", w.err)
-	}
 	require.NoError(t, w.err, "the writer failed during the upgrade")
 	findings, err := schema.Verify(ctx, db.DB.DB)
 	require.NoError(t, err)
@@ -158,18 +148,6 @@ func TestUpgradeUnderLoad(t *testing.T) {
 	t.Logf("writer's longest statement per migration:\n  %s", strings.Join(st.perMigration, "\n  "))
 	t.Logf("writer's lock waits (sampled every %s): %s", upgradeSampling, obs.summary())
 	require.Less(t, st.max, upgradeMaxStall, "a migration blocked the writer")
-}
-
-// upgradeKnownDeadlock reports whether err is the deadlock that
-// TestUpgradeStepsDoNotDeadlockWithTransactions reproduces: migration 0021
-// locks queue_schedules, then waits for queue_jobs, while an INSERT into
-// queue_jobs holds queue_jobs and its foreign-key check on schedule_name
-// waits for queue_schedules. PostgreSQL aborts one side after
-// deadlock_timeout; here the writer's statement or the migration fails.
-// Remove this once the migrator bounds its lock waits.
-func upgradeKnownDeadlock(err error) bool {
-	var pqErr *pq.Error
-	return errors.As(err, &pqErr) && pqErr.Code == "40P01" && strings.Contains(err.Error(), "0021_queue_schedule_last_job_set_null")
 }
 
 // upgradeWriter inserts and updates compat sessions and queue jobs, one
@@ -420,8 +398,6 @@ func TestUpgradeStepsDoNotDeadlockWithTransactions(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			t.Skipf("BUG: migration %04d deadlocks with this transaction (40P01 after deadlock_timeout, one side aborted): "+
-				"the migrator must bound its lock waits (SET LOCAL lock_timeout, retry on 55P03 and 40P01), see upgradeKnownDeadlock", tc.version)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			db := srv.create(t, "")
