@@ -1,3 +1,0 @@
-package reliability
-
-import _ "pgregory.net/rapid" // the model-based tests' engine
