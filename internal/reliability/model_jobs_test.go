@@ -102,6 +102,28 @@ func (m *model) runJob(t *rapid.T) {
 	m.runJobs(t, []cleanup.Job{job}, opts)
 }
 
+// runJobAtHorizon runs a job whose horizon falls exactly on a time it
+// compares, or a microsecond either side: the rows on the horizon must stay,
+// those a microsecond older must go.
+func (m *model) runJobAtHorizon(t *rapid.T) {
+	var jobs []string
+	for _, name := range modelJobs {
+		if len(m.prev[modelMemory].times(name)) > 0 {
+			jobs = append(jobs, name)
+		}
+	}
+	if len(jobs) == 0 {
+		t.Skip("no job has a row to put its horizon on")
+	}
+	job, err := cleanup.Lookup(rapid.SampledFrom(jobs).Draw(t, "job"))
+	require.NoError(t, err)
+	opts := m.drawOptions(t)
+	if r, ok := m.boundaryRetention(t, job.Name); ok {
+		opts.Retention = map[string]time.Duration{job.Name: r}
+	}
+	m.runJobs(t, []cleanup.Job{job}, opts)
+}
+
 // runAll runs every job: with their default retentions and overrides for
 // up to three of them, or with one retention for all.
 func (m *model) runAll(t *rapid.T) {

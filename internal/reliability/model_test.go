@@ -215,6 +215,7 @@ func (m *model) actions() map[string]func(*rapid.T) {
 		"AdvanceClock":             m.advanceClock,
 		"AdvanceClockDays":         m.advanceClockDays,
 		"RunJob":                   m.runJob,
+		"RunJobAtHorizon":          m.runJobAtHorizon,
 		"RunAll":                   m.runAll,
 	}
 }
