@@ -93,6 +93,24 @@ WITH candidates AS MATERIALIZED (
 )` + cleanupResult
 }
 
+// deleteByULIDAgeQuery returns the statement deleting table's rows created
+// before the horizon ID, ordered by ID through the primary key, for tables
+// whose rows go by age alone: what references them is handled by its
+// foreign keys (cascade or set null).
+func deleteByULIDAgeQuery(table, idColumn string) string {
+	return `
+WITH candidates AS MATERIALIZED (
+	SELECT ` + idColumn + ` AS id, NULL::timestamptz AS t FROM ` + table + `
+	WHERE ` + idColumn + ` < $1 AND ` + idColumn + ` > $2
+	ORDER BY ` + idColumn + `
+	LIMIT $3
+	FOR UPDATE SKIP LOCKED
+), deleted AS (
+	DELETE FROM ` + table + ` WHERE ` + idColumn + ` = ANY (ARRAY(SELECT id FROM candidates))
+	RETURNING 1
+)` + cleanupResult
+}
+
 // countStaleIPsQuery returns the count matching clearIPsQuery's candidates.
 func countStaleIPsQuery(table string) string {
 	return `SELECT count(*) FROM ` + table + `

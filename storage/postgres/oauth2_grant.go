@@ -211,31 +211,11 @@ func (r oauth2Grants) ExchangeDeviceCodeGrant(ctx context.Context, clock storage
 
 // cleanupAuthorizationGrants deletes grants by ULID age; nothing references
 // a grant.
-const cleanupAuthorizationGrants = `
-WITH candidates AS MATERIALIZED (
-	SELECT oauth2_authorization_grant_id AS id, NULL::timestamptz AS t FROM oauth2_authorization_grants
-	WHERE oauth2_authorization_grant_id < $1 AND oauth2_authorization_grant_id > $2
-	ORDER BY oauth2_authorization_grant_id
-	LIMIT $3
-	FOR UPDATE SKIP LOCKED
-), deleted AS (
-	DELETE FROM oauth2_authorization_grants WHERE oauth2_authorization_grant_id = ANY (ARRAY(SELECT id FROM candidates))
-	RETURNING 1
-)` + cleanupResult
+var cleanupAuthorizationGrants = deleteByULIDAgeQuery("oauth2_authorization_grants", "oauth2_authorization_grant_id")
 
 // cleanupDeviceCodeGrants deletes grants by ULID age; nothing references a
 // grant.
-const cleanupDeviceCodeGrants = `
-WITH candidates AS MATERIALIZED (
-	SELECT oauth2_device_code_grant_id AS id, NULL::timestamptz AS t FROM oauth2_device_code_grant
-	WHERE oauth2_device_code_grant_id < $1 AND oauth2_device_code_grant_id > $2
-	ORDER BY oauth2_device_code_grant_id
-	LIMIT $3
-	FOR UPDATE SKIP LOCKED
-), deleted AS (
-	DELETE FROM oauth2_device_code_grant WHERE oauth2_device_code_grant_id = ANY (ARRAY(SELECT id FROM candidates))
-	RETURNING 1
-)` + cleanupResult
+var cleanupDeviceCodeGrants = deleteByULIDAgeQuery("oauth2_device_code_grant", "oauth2_device_code_grant_id")
 
 // CleanupAuthorizationGrants deletes grants created before `before`.
 func (r oauth2Grants) CleanupAuthorizationGrants(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {

@@ -121,17 +121,7 @@ func (r recovery) FindTicket(ctx context.Context, ticket string) (*storage.Recov
 
 // cleanupRecoverySessions deletes sessions by ULID age; their tickets go by
 // cascade.
-const cleanupRecoverySessions = `
-WITH candidates AS MATERIALIZED (
-	SELECT user_recovery_session_id AS id, NULL::timestamptz AS t FROM user_recovery_sessions
-	WHERE user_recovery_session_id < $1 AND user_recovery_session_id > $2
-	ORDER BY user_recovery_session_id
-	LIMIT $3
-	FOR UPDATE SKIP LOCKED
-), deleted AS (
-	DELETE FROM user_recovery_sessions WHERE user_recovery_session_id = ANY (ARRAY(SELECT id FROM candidates))
-	RETURNING 1
-)` + cleanupResult
+var cleanupRecoverySessions = deleteByULIDAgeQuery("user_recovery_sessions", "user_recovery_session_id")
 
 // CleanupSessions deletes sessions created before `before`, with their tickets.
 func (r recovery) CleanupSessions(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {

@@ -233,31 +233,11 @@ func (r registrations) whyNotCompleted(ctx context.Context, now time.Time, id ul
 
 // cleanupRegistrations deletes registrations by ULID age; their email
 // authentications (and those's codes) go by cascade.
-const cleanupRegistrations = `
-WITH candidates AS MATERIALIZED (
-	SELECT user_registration_id AS id, NULL::timestamptz AS t FROM user_registrations
-	WHERE user_registration_id < $1 AND user_registration_id > $2
-	ORDER BY user_registration_id
-	LIMIT $3
-	FOR UPDATE SKIP LOCKED
-), deleted AS (
-	DELETE FROM user_registrations WHERE user_registration_id = ANY (ARRAY(SELECT id FROM candidates))
-	RETURNING 1
-)` + cleanupResult
+var cleanupRegistrations = deleteByULIDAgeQuery("user_registrations", "user_registration_id")
 
 // cleanupEmailAuthentications deletes email authentications by ULID age;
 // their codes go by cascade and registrations naming them are nulled.
-const cleanupEmailAuthentications = `
-WITH candidates AS MATERIALIZED (
-	SELECT user_email_authentication_id AS id, NULL::timestamptz AS t FROM user_email_authentications
-	WHERE user_email_authentication_id < $1 AND user_email_authentication_id > $2
-	ORDER BY user_email_authentication_id
-	LIMIT $3
-	FOR UPDATE SKIP LOCKED
-), deleted AS (
-	DELETE FROM user_email_authentications WHERE user_email_authentication_id = ANY (ARRAY(SELECT id FROM candidates))
-	RETURNING 1
-)` + cleanupResult
+var cleanupEmailAuthentications = deleteByULIDAgeQuery("user_email_authentications", "user_email_authentication_id")
 
 // CleanupRegistrations deletes registrations created before `before`.
 func (r registrations) CleanupRegistrations(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
