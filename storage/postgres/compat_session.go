@@ -287,11 +287,7 @@ func (r compatSessions) ExchangeSSOLogin(ctx context.Context, clock storage.Cloc
 	if noRows(err) {
 		var cur *storage.CompatSSOLogin
 		if cur, err = r.lookupSSOLogin(ctx, login.ID); err == nil {
-			if cur.ExchangedAt != nil {
-				err = storage.ErrAlreadyFinished
-			} else {
-				err = fmt.Errorf("not fulfilled: %w", storage.ErrInvalidState)
-			}
+			err = finalOrInvalid(cur.ExchangedAt != nil, "not fulfilled")
 		}
 	}
 	return nil, fmt.Errorf("exchange SSO login %s: %w", login.ID, err)
