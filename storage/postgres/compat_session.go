@@ -108,9 +108,7 @@ func (r compatSessions) Finish(ctx context.Context, clock storage.Clock, session
 		return s, nil
 	}
 	if noRows(err) {
-		if _, err = r.Lookup(ctx, session.ID); err == nil {
-			err = storage.ErrAlreadyFinished
-		}
+		err = existsOr(ctx, r.ext, "compat_sessions", "compat_session_id", session.ID, storage.ErrAlreadyFinished)
 	}
 	return nil, fmt.Errorf("finish compat session %s: %w", session.ID, err)
 }

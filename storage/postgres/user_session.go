@@ -94,9 +94,7 @@ func (r userSessions) Finish(ctx context.Context, clock storage.Clock, session *
 		return s, nil
 	}
 	if noRows(err) {
-		if _, err = r.Lookup(ctx, session.ID); err == nil {
-			err = storage.ErrAlreadyFinished
-		}
+		err = existsOr(ctx, r.ext, "user_sessions", "user_session_id", session.ID, storage.ErrAlreadyFinished)
 	}
 	return nil, fmt.Errorf("finish browser session %s: %w", session.ID, err)
 }
