@@ -86,6 +86,25 @@ type goal struct {
 	measured string
 	bound    string
 	met      bool
+	// metCPU judges a ratio on server CPU time: "met", "not met", or "-"
+	// (not a ratio, or CPU time unknown).
+	metCPU string
+}
+
+// ratioGoal checks a wall-time ratio and its CPU-time ratio against bound.
+func ratioGoal(what string, wall, cpu, bound float64) goal {
+	g := goal{what: what, measured: measured(wall, cpu), bound: fmt.Sprintf("≤ %.1f×", bound), met: wall <= bound, metCPU: "-"}
+	if cpu > 0 {
+		g.metCPU = metWord(cpu <= bound)
+	}
+	return g
+}
+
+func metWord(met bool) string {
+	if met {
+		return "met"
+	}
+	return "**not met**"
 }
 
 func newBench(ctx context.Context, c *cluster, cfg config, log io.Writer) (*bench, error) {

@@ -80,8 +80,7 @@ func (b *bench) compat(ctx context.Context) error {
 // finishedGoals records the finished-session goals of one masstore run.
 func (b *bench) finishedGoals(scenario string, r result) {
 	b.goals = append(b.goals,
-		goal{what: scenario + ": " + r.variant + " time vs single statement", measured: measured(r.ratio, r.cpuRatio),
-			bound: fmt.Sprintf("≤ %.1f×", boundFinished), met: r.ratio <= boundFinished},
+		ratioGoal(scenario+": "+r.variant+" time vs single statement", r.ratio, r.cpuRatio, boundFinished),
 		goal{what: scenario + ": " + r.variant + " batch p99", measured: fmt.Sprintf("%.0f ms", percentileMS(r.batches, 99)),
 			bound: fmt.Sprintf("< %d ms", boundBatchP99.Milliseconds()), met: percentileMS(r.batches, 99) < float64(boundBatchP99.Milliseconds())})
 }
@@ -116,8 +115,7 @@ func (b *bench) userBlocked(ctx context.Context) error {
 			continue
 		}
 		b.goals = append(b.goals,
-			goal{what: "user-blocked: " + rb[i].variant + " time, blocked vs clean table", measured: measured(rb[i].ratio, rb[i].cpuRatio),
-				bound: fmt.Sprintf("≤ %.1f×", boundBlocked), met: rb[i].ratio <= boundBlocked},
+			ratioGoal("user-blocked: "+rb[i].variant+" time, blocked vs clean table", rb[i].ratio, rb[i].cpuRatio, boundBlocked),
 			goal{what: "user-blocked: " + rb[i].variant + " most candidates one batch scanned", measured: fmt.Sprintf("%d (largest batch size %d)", rb[i].maxScanned, rb[i].maxLimit),
 				bound: "≤ the batch size", met: rb[i].maxScanned <= rb[i].maxLimit})
 	}
@@ -153,11 +151,9 @@ func (b *bench) flat(ctx context.Context) error {
 		rs[i].ratio, rs[i].cpuRatio = rateRatio(rs[i], rs[i])
 		rl[i].ratio, rl[i].cpuRatio = rateRatio(rs[i], rl[i])
 		rows = append(rows, rs[i], rl[i])
-		b.goals = append(b.goals, goal{
-			what:     fmt.Sprintf("flat: %s rows/s at %d vs at %d candidates", vs[i].name, small, large),
-			measured: fmt.Sprintf("%s; %.0f vs %.0f rows/s", measured(rl[i].ratio, rl[i].cpuRatio), rs[i].rate(), rl[i].rate()),
-			bound:    fmt.Sprintf("≤ %.1f×", boundFlat), met: rl[i].ratio <= boundFlat,
-		})
+		g := ratioGoal(fmt.Sprintf("flat: %s rows/s at %d vs at %d candidates", vs[i].name, small, large), rl[i].ratio, rl[i].cpuRatio, boundFlat)
+		g.measured += fmt.Sprintf("; %.0f vs %.0f rows/s", rs[i].rate(), rl[i].rate())
+		b.goals = append(b.goals, g)
 	}
 	b.addSection(section{
 		title: fmt.Sprintf("flat: compat cleanup at %d and at %d candidates (each of 2× as many sessions)", small, large),
@@ -193,10 +189,7 @@ func (b *bench) ip(ctx context.Context) error {
 		for i := range rs {
 			rs[i].ratio, rs[i].cpuRatio = timeRatio(rs[i], rs[0])
 			if i > 0 {
-				b.goals = append(b.goals, goal{
-					what:     j.job + ": " + rs[i].variant + " time vs single statement",
-					measured: measured(rs[i].ratio, rs[i].cpuRatio), bound: fmt.Sprintf("≤ %.1f×", boundIP), met: rs[i].ratio <= boundIP,
-				})
+				b.goals = append(b.goals, ratioGoal(j.job+": "+rs[i].variant+" time vs single statement", rs[i].ratio, rs[i].cpuRatio, boundIP))
 			}
 		}
 		b.addSection(section{title: j.title, note: "ratio: seconds / single-statement seconds", rows: rs})
