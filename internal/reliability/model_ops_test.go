@@ -319,7 +319,7 @@ func (m *model) complete(t *rapid.T, u int) bool {
 	})
 	if ok {
 		modelUpdate(&up.obj, out)
-		up.link = l
+		up.link, up.claims = l, claims
 	}
 	return ok
 }
@@ -598,10 +598,26 @@ type modelLogout struct {
 	Upstreams, Browsers, FinishedBrowsers, FinishedCompats, FinishedOAuths []int
 }
 
+// backchannelLogout handles a logout token: aimed at a completed login (its
+// provider, its sub, maybe its sid), or drawn at random.
 func (m *model) backchannelLogout(t *rapid.T) {
-	p := modelPick(t, "provider", len(m.providers))
-	sub := rapid.SampledFrom(append([]string{""}, modelSubjects...)).Draw(t, "sub")
-	sid := rapid.SampledFrom(modelSids).Draw(t, "sid")
+	var completed []int
+	for i, u := range m.upstreams {
+		if u.link >= 0 {
+			completed = append(completed, i)
+		}
+	}
+	var p int
+	var sub, sid string
+	if modelChoose(t, "logout token", modelOption{"aimed", len(completed)}, modelOption{"random", len(m.providers)}) == "aimed" {
+		up := m.upstreams[completed[modelPick(t, "completed upstream login", len(completed))]]
+		p, sub = up.provider, up.claims.Sub
+		sid = rapid.SampledFrom([]string{"", up.claims.Sid}).Draw(t, "sid")
+	} else {
+		p = modelPick(t, "provider", len(m.providers))
+		sub = rapid.SampledFrom(append([]string{""}, modelSubjects...)).Draw(t, "sub")
+		sid = rapid.SampledFrom(modelSids).Draw(t, "sid")
+	}
 	out, ok := modelDo(m, t, fmt.Sprintf("back-channel logout at provider %d, sub %q, sid %q", p, sub, sid), func(r storage.Repository, c storage.Clock, side int) (*storage.LogoutReport, error) {
 		return r.UpstreamOAuth().BackchannelLogout(m.ctx, c, m.providers[p].obj[side], sub, sid)
 	})

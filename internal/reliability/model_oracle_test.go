@@ -23,6 +23,10 @@ type modelRun struct {
 	horizon time.Time
 }
 
+func (r modelRun) String() string {
+	return r.job + " to " + modelTime(r.horizon)
+}
+
 // recordRuns notes the jobs a step ran, with their horizons computed from the
 // clock and the retentions, for the next check.
 func (m *model) recordRuns(jobs []cleanup.Job, opts cleanup.Options) {

@@ -18,28 +18,44 @@ import (
 	"github.com/masstore/masstore/storage/postgres"
 )
 
-// TestModelBackendsAgree applies random sequences of operations (users,
-// browser, compat and OAuth 2.0 sessions with tokens, upstream logins,
-// finishing, activity, refresh-token rotation, revocation, deactivation,
-// back-channel logout, clock jumps, any cleanup job with any batch size and
-// retention, RunAll) to the in-memory store and to PostgreSQL side by side.
-// After every step the observable state of both, read back through the
-// repositories for every entity the sequence ever created, must be identical,
-// and the invariants of modelInvariants must hold on each; every operation
-// must succeed on both or fail on both with the same sentinel, and every job
-// report must be the same.
+// TestModelBackendsAgree applies random sequences of operations (users;
+// browser, compat and OAuth 2.0 sessions with tokens, under a browser session
+// or not; upstream logins through providers of every back-channel logout
+// mode; finishing, activity from an IP, refresh-token rotation, revocation,
+// deactivation, back-channel logout; clock jumps of minutes to 40 days; any
+// cleanup job with any batch size and retention, dry or not, or all of them)
+// to the in-memory store and to PostgreSQL side by side, each with its own
+// clock, kept equal. The model knows every entity by a logical index and its
+// ID on each side. After every step:
 //
-// It runs 200 sequences unless told otherwise (see TestMain); for more:
+//   - every operation succeeded on both sides or failed on both with the same
+//     sentinel, and every job report (affected, scanned, batches...) is equal;
+//   - the observable state of both, read back through the repositories for
+//     every entity the sequence ever created (deleted ones must be
+//     ErrNotFound on both), is identical (see modelSnapshot);
+//   - the invariants hold on each side (see (*model).invariants): no live
+//     session lost, a compat or OAuth 2.0 session still reaches its browser
+//     session, an upstream login still points at its browser session while
+//     that exists, no token without its session, no IP older than the
+//     horizon an IP job ran to;
+//   - what changed is what the jobs of the step had to change, no more and no
+//     less (see (*model).oracle): this holds both backends to the spec
+//     where a shared mistake (in the cleanup engine, say) would agree.
+//
+// It runs 200 sequences of 30 steps on average (rapid's -rapid.steps) unless
+// told otherwise (see TestMain); more behind the flag:
 //
 //	go test ./internal/reliability -run Model -rapid.checks=5000
 //
-// A failure prints the shrunk sequence and a -rapid.seed=N (rapid also writes
-// a fail file under testdata/rapid/); rerun exactly that sequence with
+// A failure prints the shrunk sequence and -rapid.seed=N; rerun exactly that
+// sequence with
 //
 //	go test ./internal/reliability -run Model -rapid.seed=N
 //
-// One PostgreSQL database serves the whole property, emptied between
-// sequences; the memory store is new for each.
+// (rapid also writes a fail file under testdata/rapid/, replayed first by the
+// next run; -rapid.nofailfile turns that off.) One PostgreSQL database serves
+// the whole property, emptied between sequences; the memory store is new for
+// each.
 func TestModelBackendsAgree(t *testing.T) {
 	t.Parallel()
 	db := pgtest.Migrated(t)
@@ -171,6 +187,7 @@ type (
 	modelUpstream struct {
 		obj                     [2]*storage.UpstreamOAuthSession
 		provider, link, browser int
+		claims                  storage.IDTokenClaims // once completed
 	}
 )
 
