@@ -27,6 +27,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -217,7 +218,9 @@ func contains(list []string, s string) bool {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGPIPE too (output piped into `head`): without it the process would
+	// die at its next write and leave the throwaway cluster running.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
@@ -285,6 +288,7 @@ func printMachine(ctx context.Context, w io.Writer, c *cluster, cfg config) erro
 	}
 	fmt.Fprintf(w, "## masstore cleanup benchmark, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(w, "- machine: %d CPU(s), %s memory, %s %s/%s\n", runtime.NumCPU(), memTotal(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(w, "- library: %s\n", revision())
 	where := "a throwaway cluster"
 	if c.dir == "" {
 		where = "the server at " + redact(c.adminURL)
@@ -298,6 +302,31 @@ func printMachine(ctx context.Context, w io.Writer, c *cluster, cfg config) erro
 		fmt.Fprintf(w, "- auto_explain on for statements over %s: timings include its overhead\n", cfg.autoExplain)
 	}
 	return nil
+}
+
+// revision is the commit the program was built from, as the go command
+// stamped it (go build in a checkout; go run does not stamp).
+func revision() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown revision"
+	}
+	rev, modified := "", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "unknown revision (go run does not stamp it; go build -o bench ./internal/bench does)"
+	}
+	if modified {
+		rev += " with uncommitted changes"
+	}
+	return "commit " + rev
 }
 
 // memTotal reads MemTotal from /proc/meminfo.
