@@ -304,8 +304,8 @@ func printMachine(ctx context.Context, w io.Writer, c *cluster, cfg config) erro
 	return nil
 }
 
-// revision is the commit the program was built from, as the go command
-// stamped it (go build in a checkout; go run does not stamp).
+// revision is the commit the program was built from, when the go command
+// stamped it into the binary.
 func revision() string {
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
@@ -321,7 +321,7 @@ func revision() string {
 		}
 	}
 	if rev == "" {
-		return "unknown revision (go run does not stamp it; go build -o bench ./internal/bench does)"
+		return "revision not stamped in this build"
 	}
 	if modified {
 		rev += " with uncommitted changes"
