@@ -38,6 +38,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"UnknownJob", append(run, "--job", "cleanup-everything"), exitUsage, `unknown cleanup job "cleanup-everything" (known: cleanup-finished-compat-sessions`},
 		{"ClockAtTheZeroTime", []string{"run", "--once", "--now", "0001-01-01T00:00:00Z", "--database-url", db.URL}, exitUsage, "clock reads the zero time"},
 		{"ClockFarInTheFuture", []string{"run", "--once", "--now", "9999-01-01T00:00:00Z", "--database-url", db.URL}, exitUsage, "clock reads 9999-01-01T00:00:00Z, outside 2000..2999"},
+		{"NegativeTargetBatchDuration", append(run, "--target-batch-duration", "-1s"), exitUsage, "target batch duration -1s is negative"},
 		{"MalformedNow", []string{"run", "--once", "--now", "2026-13-45", "--database-url", db.URL}, exitUsage, "want an RFC 3339 time"},
 		{"DatabaseThatDoesNotAnswer", []string{"run", "--once", "--now", scenarioNow, "--database-url", "postgres://janitor:hunter2@127.0.0.1:1/mas?sslmode=disable&connect_timeout=2"}, exitFailure, "connect to postgres://janitor:xxxxx@127.0.0.1:1/mas"},
 	} {

@@ -47,6 +47,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, *string, error) {
 	batchSize := fs.Int("batch-size", cleanup.DefaultBatchSize, "most rows one batch examines (1..100000)")
 	fs.Var(retention, "retention", "override a job's retention: NAME=DURATION, e.g. cleanup-finished-compat-sessions=7d (repeatable)")
 	maxDuration := fs.Duration("max-duration", 0, "stop each job cleanly between batches after this long (0: no limit)")
+	target := fs.Duration("target-batch-duration", 0, "adapt the batch size so that a batch takes about this long, e.g. 100ms (0: fixed --batch-size)")
 	pause := fs.Duration("pause", 0, "wait this long between batches")
 	asJSON := fs.Bool("json", false, "print one JSON object per job report")
 	every := fs.Duration("every", 0, "without --once: run every selected job at this interval instead of on its cadence")
@@ -71,7 +72,8 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, *string, error) {
 	}
 	cfg := &runConfig{
 		jobs: jobs, once: *once, json: *asJSON, every: *every, clock: storage.SystemClock{},
-		opts: cleanup.Options{BatchSize: *batchSize, Retention: retention, DryRun: *dryRun, MaxDuration: *maxDuration, Pause: *pause},
+		opts: cleanup.Options{BatchSize: *batchSize, Retention: retention, DryRun: *dryRun, MaxDuration: *maxDuration,
+			Pause: *pause, TargetBatchDuration: *target},
 	}
 	if now.set {
 		cfg.clock = storage.NewTestClock(now.t)

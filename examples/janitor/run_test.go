@@ -140,7 +140,7 @@ func TestRunOnceEndToEnd(t *testing.T) {
 			requireScenarioResult(t, dry, true)
 			require.Equal(t, before, remaining(t, db))
 
-			code, out, errOut = runBinary(t, bin, "run", "--once", "--json", "--now", scenarioNow, "--batch-size", "1", "--database-url", db.URL)
+			code, out, errOut = runBinary(t, bin, "run", "--once", "--json", "--now", scenarioNow, "--batch-size", "1", "--target-batch-duration", "100ms", "--database-url", db.URL)
 			require.Equal(t, 0, code, errOut)
 			real := parseReports(t, out)
 			requireScenarioResult(t, real, false)
