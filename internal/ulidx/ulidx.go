@@ -4,6 +4,7 @@
 package ulidx
 
 import (
+	"container/list"
 	"crypto/rand"
 	"fmt"
 	"sync"
@@ -12,17 +13,64 @@ import (
 	"github.com/oklog/ulid/v2"
 )
 
+// recentLimit bounds how many milliseconds New remembers.
+const recentLimit = 4096
+
 var (
-	mu      sync.Mutex
-	entropy = ulid.Monotonic(rand.Reader, 0)
+	mu sync.Mutex
+	// recent remembers the last ID made in each recently used millisecond,
+	// least recently used first, so that the next ID of that millisecond is
+	// larger even when IDs of other milliseconds were made in between (tests
+	// run many clocks at once).
+	recent = map[uint64]*list.Element{}
+	order  = list.New() // of *entry
 )
+
+type entry struct {
+	ms uint64
+	id ulid.ULID
+}
 
 // New returns a new ULID whose time is t (at millisecond precision). IDs made
 // in the same millisecond increase, so they sort in creation order.
 func New(t time.Time) ulid.ULID {
+	ms := ulid.Timestamp(t)
 	mu.Lock()
 	defer mu.Unlock()
-	return ulid.MustNew(ulid.Timestamp(t), entropy)
+	if el, ok := recent[ms]; ok {
+		e := el.Value.(*entry)
+		if next, ok := increment(e.id); ok {
+			e.id = next
+			order.MoveToBack(el)
+			return next
+		}
+	}
+	id := ulid.MustNew(ms, rand.Reader)
+	if el, ok := recent[ms]; ok {
+		// The millisecond's entropy ran out (2^80 IDs): start afresh.
+		el.Value.(*entry).id = id
+		order.MoveToBack(el)
+		return id
+	}
+	recent[ms] = order.PushBack(&entry{ms: ms, id: id})
+	if order.Len() > recentLimit {
+		oldest := order.Front()
+		delete(recent, oldest.Value.(*entry).ms)
+		order.Remove(oldest)
+	}
+	return id
+}
+
+// increment returns id with its 80-bit random part plus one, or false when
+// it would overflow into the time.
+func increment(id ulid.ULID) (ulid.ULID, bool) {
+	for i := len(id) - 1; i >= 6; i-- {
+		id[i]++
+		if id[i] != 0 {
+			return id, true
+		}
+	}
+	return id, false
 }
 
 // Horizon returns the smallest ULID of t's millisecond: every ID made before

@@ -16,6 +16,18 @@ func TestNewEncodesTimeAndIncreases(t *testing.T) {
 	require.Less(t, a.Compare(b), 0)
 }
 
+func TestNewIncreasesWithinAMillisecondWhateverComesBetween(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	prev := New(at)
+	for i := 0; i < 1000; i++ {
+		New(at.Add(time.Duration(i+1) * time.Millisecond)) // another clock's ID
+		next := New(at)
+		require.Less(t, prev.Compare(next), 0, "step %d", i)
+		prev = next
+	}
+}
+
 func TestHorizonSortsBetweenMilliseconds(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
