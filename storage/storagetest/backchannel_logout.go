@@ -85,57 +85,37 @@ func testBackchannelLogout(t *testing.T, f Factory) {
 
 	claims := storage.IDTokenClaims{Sub: "sub-1", Sid: "sid-1"}
 
-	t.Run("DoNothingOnlyReports", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		p := mustProvider(t, b.store, b.clock, storage.LogoutDoNothing)
-		l := mustUpstreamLoginWithChildren(t, b, p, mustUser(t, b.store, b.clock), claims)
-		b.clock.Advance(time.Hour)
+	// Each mode, on one login: the browser session and its children it finishes.
+	for _, c := range []struct {
+		name              string
+		mode              storage.BackchannelLogoutMode
+		browser, children bool
+	}{
+		{"DoNothingOnlyReports", storage.LogoutDoNothing, false, false},
+		{"BrowserOnlyFinishesBrowserSessions", storage.LogoutBrowserOnly, true, false},
+		{"LogoutAllFinishesChildren", storage.LogoutAll, true, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, f)
+			p := mustProvider(t, b.store, b.clock, c.mode)
+			l := mustUpstreamLoginWithChildren(t, b, p, mustUser(t, b.store, b.clock), claims)
+			b.clock.Advance(time.Hour)
 
-		report, err := b.store.UpstreamOAuth().BackchannelLogout(b.ctx, b.clock, p, claims.Sub, claims.Sid)
-		require.NoError(t, err)
-		requireReport(t, &storage.LogoutReport{
-			UpstreamSessions: []ulid.ULID{l.upstream.ID},
-			UserSessions:     []ulid.ULID{l.browser.ID},
-		}, report)
-		requireFinishedAt(t, b, l, nil, nil, nil)
-	})
-
-	t.Run("BrowserOnlyFinishesBrowserSessions", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		p := mustProvider(t, b.store, b.clock, storage.LogoutBrowserOnly)
-		l := mustUpstreamLoginWithChildren(t, b, p, mustUser(t, b.store, b.clock), claims)
-		b.clock.Advance(time.Hour)
-
-		report, err := b.store.UpstreamOAuth().BackchannelLogout(b.ctx, b.clock, p, claims.Sub, claims.Sid)
-		require.NoError(t, err)
-		requireReport(t, &storage.LogoutReport{
-			UpstreamSessions:     []ulid.ULID{l.upstream.ID},
-			UserSessions:         []ulid.ULID{l.browser.ID},
-			FinishedUserSessions: []ulid.ULID{l.browser.ID},
-		}, report)
-		requireFinishedAt(t, b, l, at(b.clock), nil, nil)
-	})
-
-	t.Run("LogoutAllFinishesChildren", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		p := mustProvider(t, b.store, b.clock, storage.LogoutAll)
-		l := mustUpstreamLoginWithChildren(t, b, p, mustUser(t, b.store, b.clock), claims)
-		b.clock.Advance(time.Hour)
-
-		report, err := b.store.UpstreamOAuth().BackchannelLogout(b.ctx, b.clock, p, claims.Sub, claims.Sid)
-		require.NoError(t, err)
-		requireReport(t, &storage.LogoutReport{
-			UpstreamSessions:       []ulid.ULID{l.upstream.ID},
-			UserSessions:           []ulid.ULID{l.browser.ID},
-			FinishedUserSessions:   []ulid.ULID{l.browser.ID},
-			FinishedCompatSessions: []ulid.ULID{l.compat.ID},
-			FinishedOAuth2Sessions: []ulid.ULID{l.oauth.ID},
-		}, report)
-		requireFinishedAt(t, b, l, at(b.clock), at(b.clock), at(b.clock))
-	})
+			report, err := b.store.UpstreamOAuth().BackchannelLogout(b.ctx, b.clock, p, claims.Sub, claims.Sid)
+			require.NoError(t, err)
+			want := &storage.LogoutReport{UpstreamSessions: []ulid.ULID{l.upstream.ID}, UserSessions: []ulid.ULID{l.browser.ID}}
+			var browserAt, childAt *time.Time
+			if c.browser {
+				want.FinishedUserSessions, browserAt = []ulid.ULID{l.browser.ID}, at(b.clock)
+			}
+			if c.children {
+				want.FinishedCompatSessions, want.FinishedOAuth2Sessions, childAt = []ulid.ULID{l.compat.ID}, []ulid.ULID{l.oauth.ID}, at(b.clock)
+			}
+			requireReport(t, want, report)
+			requireFinishedAt(t, b, l, browserAt, childAt, childAt)
+		})
+	}
 
 	// Three logins: a (sub-1, sid-1), b (sub-1, sid-2), c (sub-2, sid-1).
 	matching := func(t *testing.T) (bundle, *storage.UpstreamOAuthProvider, [3]upstreamLogin) {
@@ -166,63 +146,45 @@ func testBackchannelLogout(t *testing.T, f Factory) {
 		return &r
 	}
 
-	t.Run("MatchesBySubOnly", func(t *testing.T) {
-		t.Parallel()
-		b, p, l := matching(t)
-		b.clock.Advance(time.Hour)
+	// Which of the three logins of matching a sub and a sid reach: those are
+	// reported and finished, the others untouched.
+	for _, c := range []struct {
+		name     string
+		sub, sid string
+		reached  []int
+		err      error
+	}{
+		{"MatchesBySubOnly", "sub-1", "", []int{0, 1}, nil},
+		{"MatchesBySidOnly", "", "sid-1", []int{0, 2}, nil},
+		{"MatchesBySubAndSid", "sub-1", "sid-1", []int{0}, nil},
+		{"NeitherSubNorSidIsInvalidArgument", "", "", nil, storage.ErrInvalidArgument},
+		{"NoMatchIsEmptyReport", "sub-1", "sid-9", nil, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			b, p, logins := matching(t)
+			b.clock.Advance(time.Hour)
 
-		report, err := b.store.UpstreamOAuth().BackchannelLogout(b.ctx, b.clock, p, "sub-1", "")
-		require.NoError(t, err)
-		requireReport(t, reportOf(l[0], l[1]), report)
-		requireFinishedAt(t, b, l[2], nil, nil, nil)
-	})
-
-	t.Run("MatchesBySidOnly", func(t *testing.T) {
-		t.Parallel()
-		b, p, l := matching(t)
-		b.clock.Advance(time.Hour)
-
-		report, err := b.store.UpstreamOAuth().BackchannelLogout(b.ctx, b.clock, p, "", "sid-1")
-		require.NoError(t, err)
-		requireReport(t, reportOf(l[0], l[2]), report)
-		requireFinishedAt(t, b, l[1], nil, nil, nil)
-	})
-
-	t.Run("MatchesBySubAndSid", func(t *testing.T) {
-		t.Parallel()
-		b, p, l := matching(t)
-		b.clock.Advance(time.Hour)
-
-		report, err := b.store.UpstreamOAuth().BackchannelLogout(b.ctx, b.clock, p, "sub-1", "sid-1")
-		require.NoError(t, err)
-		requireReport(t, reportOf(l[0]), report)
-		requireFinishedAt(t, b, l[0], at(b.clock), at(b.clock), at(b.clock))
-		requireFinishedAt(t, b, l[1], nil, nil, nil)
-		requireFinishedAt(t, b, l[2], nil, nil, nil)
-	})
-
-	t.Run("NeitherSubNorSidIsInvalidArgument", func(t *testing.T) {
-		t.Parallel()
-		b, p, l := matching(t)
-
-		_, err := b.store.UpstreamOAuth().BackchannelLogout(b.ctx, b.clock, p, "", "")
-		require.ErrorIs(t, err, storage.ErrInvalidArgument)
-		for _, l := range l {
-			requireFinishedAt(t, b, l, nil, nil, nil)
-		}
-	})
-
-	t.Run("NoMatchIsEmptyReport", func(t *testing.T) {
-		t.Parallel()
-		b, p, l := matching(t)
-
-		report, err := b.store.UpstreamOAuth().BackchannelLogout(b.ctx, b.clock, p, "sub-1", "sid-9")
-		require.NoError(t, err)
-		requireReport(t, &storage.LogoutReport{}, report)
-		for _, l := range l {
-			requireFinishedAt(t, b, l, nil, nil, nil)
-		}
-	})
+			report, err := b.store.UpstreamOAuth().BackchannelLogout(b.ctx, b.clock, p, c.sub, c.sid)
+			if c.err != nil {
+				require.ErrorIs(t, err, c.err)
+			} else {
+				require.NoError(t, err)
+				var reached []upstreamLogin
+				for _, i := range c.reached {
+					reached = append(reached, logins[i])
+				}
+				requireReport(t, reportOf(reached...), report)
+			}
+			for i, l := range logins {
+				if slices.Contains(c.reached, i) {
+					requireFinishedAt(t, b, l, at(b.clock), at(b.clock), at(b.clock))
+				} else {
+					requireFinishedAt(t, b, l, nil, nil, nil)
+				}
+			}
+		})
+	}
 
 	t.Run("UnknownProviderIsNotFound", func(t *testing.T) {
 		t.Parallel()

@@ -9,6 +9,58 @@ import (
 	"github.com/masstore/masstore/storage"
 )
 
+// compatSessionCase: compat sessions.
+var compatSessionCase = sessionCase[storage.CompatSession]{
+	repo: func(r storage.Repository) sessionRepo[storage.CompatSession] { return r.CompatSessions() },
+	start: func(t *testing.T, b bundle) *storage.CompatSession {
+		return mustCompatSession(t, b.store, b.clock, mustUser(t, b.store, b.clock), nil)
+	},
+	unknown: func(t *testing.T, b bundle) *storage.CompatSession {
+		return &storage.CompatSession{ID: unknownID(b.clock), UserID: mustUser(t, b.store, b.clock).ID}
+	},
+	fields: func(s *storage.CompatSession) sessionFields {
+		return sessionFields{s.ID, &s.FinishedAt, &s.LastActiveAt, &s.LastActiveIP}
+	},
+}
+
+// compatRefreshTokenConsume: ConsumeRefreshToken, which sets ConsumedAt.
+var compatRefreshTokenConsume = stampCase[storage.CompatRefreshToken]{
+	op:    "ConsumeRefreshToken",
+	field: "ConsumedAt",
+	start: func(t *testing.T, b bundle) *storage.CompatRefreshToken {
+		s := compatSessionCase.start(t, b)
+		return mustCompatRefreshToken(t, b.store, b.clock, s, mustCompatAccessToken(t, b.store, b.clock, s, 0))
+	},
+	apply: func(b bundle, tok *storage.CompatRefreshToken) (*storage.CompatRefreshToken, error) {
+		return b.store.CompatSessions().ConsumeRefreshToken(b.ctx, b.clock, tok)
+	},
+	lookup: func(b bundle, tok *storage.CompatRefreshToken) (*storage.CompatRefreshToken, error) {
+		return b.store.CompatSessions().FindRefreshToken(b.ctx, tok.Token)
+	},
+	stamp: func(tok *storage.CompatRefreshToken) **time.Time { return &tok.ConsumedAt },
+}
+
+// ssoLoginExchange: ExchangeSSOLogin of a fulfilled login, which sets
+// ExchangedAt.
+var ssoLoginExchange = stampCase[storage.CompatSSOLogin]{
+	op:    "ExchangeSSOLogin",
+	field: "ExchangedAt",
+	start: func(t *testing.T, b bundle) *storage.CompatSSOLogin {
+		u := mustUser(t, b.store, b.clock)
+		browser := mustUserSession(t, b.store, b.clock, u)
+		l, err := b.store.CompatSessions().FulfillSSOLogin(b.ctx, b.clock, mustSSOLogin(t, b.store, b.clock), mustCompatSession(t, b.store, b.clock, u, browser), browser)
+		require.NoError(t, err)
+		return l
+	},
+	apply: func(b bundle, l *storage.CompatSSOLogin) (*storage.CompatSSOLogin, error) {
+		return b.store.CompatSessions().ExchangeSSOLogin(b.ctx, b.clock, l)
+	},
+	lookup: func(b bundle, l *storage.CompatSSOLogin) (*storage.CompatSSOLogin, error) {
+		return b.store.CompatSessions().FindSSOLogin(b.ctx, l.LoginToken)
+	},
+	stamp: func(l *storage.CompatSSOLogin) **time.Time { return &l.ExchangedAt },
+}
+
 func testCompatSessions(t *testing.T, f Factory) {
 	t.Parallel()
 
@@ -94,79 +146,9 @@ func testCompatSessions(t *testing.T, f Factory) {
 		require.ErrorIs(t, err, storage.ErrNotFound)
 	})
 
-	t.Run("FinishSetsFinishedAt", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		s := mustCompatSession(t, b.store, b.clock, mustUser(t, b.store, b.clock), nil)
-		b.clock.Advance(time.Minute)
-
-		finished, err := b.store.CompatSessions().Finish(b.ctx, b.clock, s)
-		require.NoError(t, err)
-		want := *s
-		want.FinishedAt = at(b.clock)
-		require.Equal(t, &want, finished)
-		got, err := b.store.CompatSessions().Lookup(b.ctx, s.ID)
-		require.NoError(t, err)
-		require.Equal(t, &want, got)
-	})
-
-	t.Run("FinishTwiceIsAlreadyFinished", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		s := mustCompatSession(t, b.store, b.clock, mustUser(t, b.store, b.clock), nil)
-		mustFinishCompatSession(t, b.store, b.clock, s)
-		b.clock.Advance(time.Minute)
-
-		_, err := b.store.CompatSessions().Finish(b.ctx, b.clock, s)
-		require.ErrorIs(t, err, storage.ErrAlreadyFinished)
-		got, err := b.store.CompatSessions().Lookup(b.ctx, s.ID)
-		require.NoError(t, err)
-		require.Equal(t, &Epoch, got.FinishedAt)
-	})
-
-	t.Run("FinishUnknownIsNotFound", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		u := mustUser(t, b.store, b.clock)
-
-		_, err := b.store.CompatSessions().Finish(b.ctx, b.clock, &storage.CompatSession{ID: unknownID(b.clock), UserID: u.ID})
-		require.ErrorIs(t, err, storage.ErrNotFound)
-	})
-
-	t.Run("ConcurrentFinishHasOneWinner", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		s := mustCompatSession(t, b.store, b.clock, mustUser(t, b.store, b.clock), nil)
-
-		errs := concurrently(16, func(int) error {
-			_, err := b.store.CompatSessions().Finish(b.ctx, b.clock, s)
-			return err
-		})
-		requireOneWinner(t, errs, storage.ErrAlreadyFinished)
-	})
-
-	t.Run("RecordActivitySetsTimeAndIP", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		s := mustCompatSession(t, b.store, b.clock, mustUser(t, b.store, b.clock), nil)
-		require.NoError(t, b.store.CompatSessions().RecordActivity(b.ctx, b.clock, s.ID, ipA))
-		b.clock.Advance(time.Minute)
-
-		require.NoError(t, b.store.CompatSessions().RecordActivity(b.ctx, b.clock, s.ID, ipB))
-		got, err := b.store.CompatSessions().Lookup(b.ctx, s.ID)
-		require.NoError(t, err)
-		want := *s
-		want.LastActiveAt, want.LastActiveIP = at(b.clock), ipB
-		require.Equal(t, &want, got)
-	})
-
-	t.Run("RecordActivityUnknownIsNotFound", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-
-		err := b.store.CompatSessions().RecordActivity(b.ctx, b.clock, unknownID(b.clock), ipA)
-		require.ErrorIs(t, err, storage.ErrNotFound)
-	})
+	compatSessionCase.finish().run(t, f)
+	compatSessionCase.finish().testConcurrent(t, f)
+	compatSessionCase.testRecordActivity(t, f)
 
 	t.Run("AddAccessTokenExpiring", func(t *testing.T) {
 		t.Parallel()
@@ -283,38 +265,8 @@ func testCompatSessions(t *testing.T, f Factory) {
 		require.ErrorIs(t, err, storage.ErrNotFound)
 	})
 
-	t.Run("ConsumeRefreshTokenSetsConsumedAt", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		s := mustCompatSession(t, b.store, b.clock, mustUser(t, b.store, b.clock), nil)
-		tok := mustCompatRefreshToken(t, b.store, b.clock, s, mustCompatAccessToken(t, b.store, b.clock, s, 0))
-		b.clock.Advance(time.Minute)
-
-		consumed, err := b.store.CompatSessions().ConsumeRefreshToken(b.ctx, b.clock, tok)
-		require.NoError(t, err)
-		want := *tok
-		want.ConsumedAt = at(b.clock)
-		require.Equal(t, &want, consumed)
-		got, err := b.store.CompatSessions().FindRefreshToken(b.ctx, tok.Token)
-		require.NoError(t, err)
-		require.Equal(t, &want, got)
-	})
-
-	t.Run("ConsumeRefreshTokenTwiceIsAlreadyFinished", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		s := mustCompatSession(t, b.store, b.clock, mustUser(t, b.store, b.clock), nil)
-		tok := mustCompatRefreshToken(t, b.store, b.clock, s, mustCompatAccessToken(t, b.store, b.clock, s, 0))
-		_, err := b.store.CompatSessions().ConsumeRefreshToken(b.ctx, b.clock, tok)
-		require.NoError(t, err)
-		b.clock.Advance(time.Minute)
-
-		_, err = b.store.CompatSessions().ConsumeRefreshToken(b.ctx, b.clock, tok)
-		require.ErrorIs(t, err, storage.ErrAlreadyFinished)
-		got, err := b.store.CompatSessions().FindRefreshToken(b.ctx, tok.Token)
-		require.NoError(t, err)
-		require.Equal(t, &Epoch, got.ConsumedAt)
-	})
+	compatRefreshTokenConsume.testSets(t, f)
+	compatRefreshTokenConsume.testTwice(t, f)
 
 	t.Run("AddSSOLoginReturnsStoredLogin", func(t *testing.T) {
 		t.Parallel()
@@ -391,26 +343,6 @@ func testCompatSessions(t *testing.T, f Factory) {
 		require.Equal(t, s.ID, got.SessionID)
 	})
 
-	t.Run("ExchangeSSOLoginSetsExchangedAt", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		u := mustUser(t, b.store, b.clock)
-		browser := mustUserSession(t, b.store, b.clock, u)
-		l := mustSSOLogin(t, b.store, b.clock)
-		l, err := b.store.CompatSessions().FulfillSSOLogin(b.ctx, b.clock, l, mustCompatSession(t, b.store, b.clock, u, browser), browser)
-		require.NoError(t, err)
-		b.clock.Advance(time.Second)
-
-		exchanged, err := b.store.CompatSessions().ExchangeSSOLogin(b.ctx, b.clock, l)
-		require.NoError(t, err)
-		want := *l
-		want.ExchangedAt = at(b.clock)
-		require.Equal(t, &want, exchanged)
-		got, err := b.store.CompatSessions().FindSSOLogin(b.ctx, l.LoginToken)
-		require.NoError(t, err)
-		require.Equal(t, &want, got)
-	})
-
 	t.Run("ExchangeSSOLoginBeforeFulfilmentIsInvalidState", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, f)
@@ -423,22 +355,6 @@ func testCompatSessions(t *testing.T, f Factory) {
 		require.Nil(t, got.ExchangedAt)
 	})
 
-	t.Run("ExchangeSSOLoginTwiceIsAlreadyFinished", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		u := mustUser(t, b.store, b.clock)
-		browser := mustUserSession(t, b.store, b.clock, u)
-		l := mustSSOLogin(t, b.store, b.clock)
-		l, err := b.store.CompatSessions().FulfillSSOLogin(b.ctx, b.clock, l, mustCompatSession(t, b.store, b.clock, u, browser), browser)
-		require.NoError(t, err)
-		_, err = b.store.CompatSessions().ExchangeSSOLogin(b.ctx, b.clock, l)
-		require.NoError(t, err)
-		b.clock.Advance(time.Second)
-
-		_, err = b.store.CompatSessions().ExchangeSSOLogin(b.ctx, b.clock, l)
-		require.ErrorIs(t, err, storage.ErrAlreadyFinished)
-		got, err := b.store.CompatSessions().FindSSOLogin(b.ctx, l.LoginToken)
-		require.NoError(t, err)
-		require.Equal(t, &Epoch, got.ExchangedAt)
-	})
+	ssoLoginExchange.testSets(t, f)
+	ssoLoginExchange.testTwice(t, f)
 }

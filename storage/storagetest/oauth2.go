@@ -46,6 +46,20 @@ func testOAuth2Clients(t *testing.T, f Factory) {
 	})
 }
 
+// oauth2SessionCase: OAuth 2.0 sessions.
+var oauth2SessionCase = sessionCase[storage.OAuth2Session]{
+	repo: func(r storage.Repository) sessionRepo[storage.OAuth2Session] { return r.OAuth2Sessions() },
+	start: func(t *testing.T, b bundle) *storage.OAuth2Session {
+		return mustOAuth2Session(t, b.store, b.clock, mustClient(t, b.store, b.clock), mustUser(t, b.store, b.clock), nil)
+	},
+	unknown: func(t *testing.T, b bundle) *storage.OAuth2Session {
+		return &storage.OAuth2Session{ID: unknownID(b.clock), ClientID: mustClient(t, b.store, b.clock).ID}
+	},
+	fields: func(s *storage.OAuth2Session) sessionFields {
+		return sessionFields{s.ID, &s.FinishedAt, &s.LastActiveAt, &s.LastActiveIP}
+	},
+}
+
 func testOAuth2Sessions(t *testing.T, f Factory) {
 	t.Parallel()
 
@@ -111,89 +125,70 @@ func testOAuth2Sessions(t *testing.T, f Factory) {
 	t.Run("LookupUnknownIsNotFound", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, f)
-		mustOAuth2Session(t, b.store, b.clock, mustClient(t, b.store, b.clock), nil, nil)
+		mustClientSession(t, b)
 
 		_, err := b.store.OAuth2Sessions().Lookup(b.ctx, unknownID(b.clock))
 		require.ErrorIs(t, err, storage.ErrNotFound)
 	})
 
-	t.Run("FinishSetsFinishedAt", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		u := mustUser(t, b.store, b.clock)
-		s := mustOAuth2Session(t, b.store, b.clock, mustClient(t, b.store, b.clock), u, nil)
-		b.clock.Advance(time.Minute)
+	oauth2SessionCase.finish().run(t, f)
+	oauth2SessionCase.testRecordActivity(t, f)
+}
 
-		finished, err := b.store.OAuth2Sessions().Finish(b.ctx, b.clock, s)
-		require.NoError(t, err)
-		want := *s
-		want.FinishedAt = at(b.clock)
-		require.Equal(t, &want, finished)
-		got, err := b.store.OAuth2Sessions().Lookup(b.ctx, s.ID)
-		require.NoError(t, err)
-		require.Equal(t, &want, got)
-	})
+// mustClientSession starts an OAuth 2.0 session, without user, of a new client.
+func mustClientSession(t *testing.T, b bundle) *storage.OAuth2Session {
+	t.Helper()
+	return mustOAuth2Session(t, b.store, b.clock, mustClient(t, b.store, b.clock), nil, nil)
+}
 
-	t.Run("FinishTwiceIsAlreadyFinished", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		s := mustOAuth2Session(t, b.store, b.clock, mustClient(t, b.store, b.clock), nil, nil)
-		mustFinishOAuth2Session(t, b.store, b.clock, s)
-		b.clock.Advance(time.Minute)
+// newClientSession returns a new store bundle and an OAuth 2.0 session in it.
+func newClientSession(t *testing.T, f Factory) (bundle, *storage.OAuth2Session) {
+	t.Helper()
+	b := setup(t, f)
+	return b, mustClientSession(t, b)
+}
 
-		_, err := b.store.OAuth2Sessions().Finish(b.ctx, b.clock, s)
-		require.ErrorIs(t, err, storage.ErrAlreadyFinished)
-		got, err := b.store.OAuth2Sessions().Lookup(b.ctx, s.ID)
-		require.NoError(t, err)
-		require.Equal(t, &Epoch, got.FinishedAt)
-	})
+// accessTokenRevoke: RevokeAccessToken, which sets RevokedAt.
+var accessTokenRevoke = stampCase[storage.OAuth2AccessToken]{
+	op:    "Revoke",
+	field: "RevokedAt",
+	start: func(t *testing.T, b bundle) *storage.OAuth2AccessToken {
+		return mustAccessToken(t, b.store, b.clock, mustClientSession(t, b), time.Hour)
+	},
+	apply: func(b bundle, tok *storage.OAuth2AccessToken) (*storage.OAuth2AccessToken, error) {
+		return b.store.OAuth2Tokens().RevokeAccessToken(b.ctx, b.clock, tok)
+	},
+	lookup: func(b bundle, tok *storage.OAuth2AccessToken) (*storage.OAuth2AccessToken, error) {
+		return b.store.OAuth2Tokens().LookupAccessToken(b.ctx, tok.ID)
+	},
+	stamp: func(tok *storage.OAuth2AccessToken) **time.Time { return &tok.RevokedAt },
+	unknown: func(t *testing.T, b bundle) *storage.OAuth2AccessToken {
+		return &storage.OAuth2AccessToken{ID: unknownID(b.clock), SessionID: mustClientSession(t, b).ID, Token: "mat_x"}
+	},
+}
 
-	t.Run("FinishUnknownIsNotFound", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		client := mustClient(t, b.store, b.clock)
-
-		_, err := b.store.OAuth2Sessions().Finish(b.ctx, b.clock, &storage.OAuth2Session{ID: unknownID(b.clock), ClientID: client.ID})
-		require.ErrorIs(t, err, storage.ErrNotFound)
-	})
-
-	t.Run("RecordActivitySetsTimeAndIP", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		s := mustOAuth2Session(t, b.store, b.clock, mustClient(t, b.store, b.clock), nil, nil)
-		require.NoError(t, b.store.OAuth2Sessions().RecordActivity(b.ctx, b.clock, s.ID, ipA))
-		b.clock.Advance(time.Minute)
-
-		require.NoError(t, b.store.OAuth2Sessions().RecordActivity(b.ctx, b.clock, s.ID, ipB))
-		got, err := b.store.OAuth2Sessions().Lookup(b.ctx, s.ID)
-		require.NoError(t, err)
-		want := *s
-		want.LastActiveAt, want.LastActiveIP = at(b.clock), ipB
-		require.Equal(t, &want, got)
-	})
-
-	t.Run("RecordActivityUnknownIsNotFound", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-
-		err := b.store.OAuth2Sessions().RecordActivity(b.ctx, b.clock, unknownID(b.clock), ipA)
-		require.ErrorIs(t, err, storage.ErrNotFound)
-	})
+// refreshTokenRevoke: RevokeRefreshToken, which sets RevokedAt.
+var refreshTokenRevoke = stampCase[storage.OAuth2RefreshToken]{
+	op:    "Revoke",
+	field: "RevokedAt",
+	start: func(t *testing.T, b bundle) *storage.OAuth2RefreshToken {
+		return mustRefreshToken(t, b.store, b.clock, mustClientSession(t, b), nil)
+	},
+	apply: func(b bundle, tok *storage.OAuth2RefreshToken) (*storage.OAuth2RefreshToken, error) {
+		return b.store.OAuth2Tokens().RevokeRefreshToken(b.ctx, b.clock, tok)
+	},
+	lookup: func(b bundle, tok *storage.OAuth2RefreshToken) (*storage.OAuth2RefreshToken, error) {
+		return b.store.OAuth2Tokens().LookupRefreshToken(b.ctx, tok.ID)
+	},
+	stamp: func(tok *storage.OAuth2RefreshToken) **time.Time { return &tok.RevokedAt },
 }
 
 func testOAuth2AccessTokens(t *testing.T, f Factory) {
 	t.Parallel()
 
-	// newSession returns a store bundle and one OAuth 2.0 session in it.
-	newSession := func(t *testing.T) (bundle, *storage.OAuth2Session) {
-		t.Helper()
-		b := setup(t, f)
-		return b, mustOAuth2Session(t, b.store, b.clock, mustClient(t, b.store, b.clock), nil, nil)
-	}
-
 	t.Run("AddExpiring", func(t *testing.T) {
 		t.Parallel()
-		b, s := newSession(t)
+		b, s := newClientSession(t, f)
 		b.clock.Advance(time.Second)
 
 		tok, err := b.store.OAuth2Tokens().AddAccessToken(b.ctx, b.clock, s, "mat_abc", 5*time.Minute)
@@ -213,7 +208,7 @@ func testOAuth2AccessTokens(t *testing.T, f Factory) {
 
 	t.Run("AddZeroExpiryNeverExpires", func(t *testing.T) {
 		t.Parallel()
-		b, s := newSession(t)
+		b, s := newClientSession(t, f)
 
 		tok, err := b.store.OAuth2Tokens().AddAccessToken(b.ctx, b.clock, s, "mat_forever", 0)
 		require.NoError(t, err)
@@ -225,7 +220,7 @@ func testOAuth2AccessTokens(t *testing.T, f Factory) {
 
 	t.Run("TimesAreUTCMicroseconds", func(t *testing.T) {
 		t.Parallel()
-		b, s := newSession(t)
+		b, s := newClientSession(t, f)
 		clock := oddClock()
 		tok := mustAccessToken(t, b.store, clock, s, time.Hour)
 		_, err := b.store.OAuth2Tokens().RevokeAccessToken(b.ctx, clock, tok)
@@ -241,7 +236,7 @@ func testOAuth2AccessTokens(t *testing.T, f Factory) {
 
 	t.Run("AddTakenIsConflict", func(t *testing.T) {
 		t.Parallel()
-		b, s := newSession(t)
+		b, s := newClientSession(t, f)
 		tok := mustAccessToken(t, b.store, b.clock, s, 0)
 
 		_, err := b.store.OAuth2Tokens().AddAccessToken(b.ctx, b.clock, s, tok.Token, 0)
@@ -250,7 +245,7 @@ func testOAuth2AccessTokens(t *testing.T, f Factory) {
 
 	t.Run("AddEmptyIsInvalidArgument", func(t *testing.T) {
 		t.Parallel()
-		b, s := newSession(t)
+		b, s := newClientSession(t, f)
 
 		_, err := b.store.OAuth2Tokens().AddAccessToken(b.ctx, b.clock, s, "", 0)
 		require.ErrorIs(t, err, storage.ErrInvalidArgument)
@@ -258,7 +253,7 @@ func testOAuth2AccessTokens(t *testing.T, f Factory) {
 
 	t.Run("AddUnknownSessionIsNotFound", func(t *testing.T) {
 		t.Parallel()
-		b, s := newSession(t)
+		b, s := newClientSession(t, f)
 
 		_, err := b.store.OAuth2Tokens().AddAccessToken(b.ctx, b.clock, &storage.OAuth2Session{ID: unknownID(b.clock), ClientID: s.ClientID}, "mat_x", 0)
 		require.ErrorIs(t, err, storage.ErrNotFound)
@@ -266,7 +261,7 @@ func testOAuth2AccessTokens(t *testing.T, f Factory) {
 
 	t.Run("LookupAndFindUnknownAreNotFound", func(t *testing.T) {
 		t.Parallel()
-		b, s := newSession(t)
+		b, s := newClientSession(t, f)
 		mustAccessToken(t, b.store, b.clock, s, 0)
 
 		_, err := b.store.OAuth2Tokens().LookupAccessToken(b.ctx, unknownID(b.clock))
@@ -275,48 +270,11 @@ func testOAuth2AccessTokens(t *testing.T, f Factory) {
 		require.ErrorIs(t, err, storage.ErrNotFound)
 	})
 
-	t.Run("RevokeSetsRevokedAt", func(t *testing.T) {
-		t.Parallel()
-		b, s := newSession(t)
-		tok := mustAccessToken(t, b.store, b.clock, s, time.Hour)
-		b.clock.Advance(time.Minute)
-
-		revoked, err := b.store.OAuth2Tokens().RevokeAccessToken(b.ctx, b.clock, tok)
-		require.NoError(t, err)
-		want := *tok
-		want.RevokedAt = at(b.clock)
-		require.Equal(t, &want, revoked)
-		got, err := b.store.OAuth2Tokens().LookupAccessToken(b.ctx, tok.ID)
-		require.NoError(t, err)
-		require.Equal(t, &want, got)
-	})
-
-	t.Run("RevokeTwiceIsAlreadyFinished", func(t *testing.T) {
-		t.Parallel()
-		b, s := newSession(t)
-		tok := mustAccessToken(t, b.store, b.clock, s, time.Hour)
-		_, err := b.store.OAuth2Tokens().RevokeAccessToken(b.ctx, b.clock, tok)
-		require.NoError(t, err)
-		b.clock.Advance(time.Minute)
-
-		_, err = b.store.OAuth2Tokens().RevokeAccessToken(b.ctx, b.clock, tok)
-		require.ErrorIs(t, err, storage.ErrAlreadyFinished)
-		got, err := b.store.OAuth2Tokens().LookupAccessToken(b.ctx, tok.ID)
-		require.NoError(t, err)
-		require.Equal(t, &Epoch, got.RevokedAt)
-	})
-
-	t.Run("RevokeUnknownIsNotFound", func(t *testing.T) {
-		t.Parallel()
-		b, s := newSession(t)
-
-		_, err := b.store.OAuth2Tokens().RevokeAccessToken(b.ctx, b.clock, &storage.OAuth2AccessToken{ID: unknownID(b.clock), SessionID: s.ID, Token: "mat_x"})
-		require.ErrorIs(t, err, storage.ErrNotFound)
-	})
+	accessTokenRevoke.run(t, f)
 
 	t.Run("ExpireBringsLaterExpiryForward", func(t *testing.T) {
 		t.Parallel()
-		b, s := newSession(t)
+		b, s := newClientSession(t, f)
 		tok := mustAccessToken(t, b.store, b.clock, s, time.Hour)
 		b.clock.Advance(time.Minute)
 
@@ -332,7 +290,7 @@ func testOAuth2AccessTokens(t *testing.T, f Factory) {
 
 	t.Run("ExpireNeverExpiringSetsExpiry", func(t *testing.T) {
 		t.Parallel()
-		b, s := newSession(t)
+		b, s := newClientSession(t, f)
 		tok := mustAccessToken(t, b.store, b.clock, s, 0)
 		b.clock.Advance(time.Minute)
 
@@ -346,7 +304,7 @@ func testOAuth2AccessTokens(t *testing.T, f Factory) {
 
 	t.Run("ExpireKeepsEarlierExpiry", func(t *testing.T) {
 		t.Parallel()
-		b, s := newSession(t)
+		b, s := newClientSession(t, f)
 		tok := mustAccessToken(t, b.store, b.clock, s, time.Minute)
 		b.clock.Advance(time.Hour)
 
@@ -362,15 +320,9 @@ func testOAuth2AccessTokens(t *testing.T, f Factory) {
 func testOAuth2RefreshTokens(t *testing.T, f Factory) {
 	t.Parallel()
 
-	newSession := func(t *testing.T) (bundle, *storage.OAuth2Session) {
-		t.Helper()
-		b := setup(t, f)
-		return b, mustOAuth2Session(t, b.store, b.clock, mustClient(t, b.store, b.clock), nil, nil)
-	}
-
 	t.Run("AddPairedWithAccessToken", func(t *testing.T) {
 		t.Parallel()
-		b, s := newSession(t)
+		b, s := newClientSession(t, f)
 		access := mustAccessToken(t, b.store, b.clock, s, time.Hour)
 		b.clock.Advance(time.Second)
 
@@ -390,7 +342,7 @@ func testOAuth2RefreshTokens(t *testing.T, f Factory) {
 
 	t.Run("AddWithoutAccessToken", func(t *testing.T) {
 		t.Parallel()
-		b, s := newSession(t)
+		b, s := newClientSession(t, f)
 
 		tok, err := b.store.OAuth2Tokens().AddRefreshToken(b.ctx, b.clock, s, nil, "mar_alone")
 		require.NoError(t, err)
@@ -402,7 +354,7 @@ func testOAuth2RefreshTokens(t *testing.T, f Factory) {
 
 	t.Run("AddTakenIsConflict", func(t *testing.T) {
 		t.Parallel()
-		b, s := newSession(t)
+		b, s := newClientSession(t, f)
 		tok := mustRefreshToken(t, b.store, b.clock, s, nil)
 
 		_, err := b.store.OAuth2Tokens().AddRefreshToken(b.ctx, b.clock, s, nil, tok.Token)
@@ -411,7 +363,7 @@ func testOAuth2RefreshTokens(t *testing.T, f Factory) {
 
 	t.Run("AddEmptyIsInvalidArgument", func(t *testing.T) {
 		t.Parallel()
-		b, s := newSession(t)
+		b, s := newClientSession(t, f)
 
 		_, err := b.store.OAuth2Tokens().AddRefreshToken(b.ctx, b.clock, s, nil, "")
 		require.ErrorIs(t, err, storage.ErrInvalidArgument)
@@ -419,7 +371,7 @@ func testOAuth2RefreshTokens(t *testing.T, f Factory) {
 
 	t.Run("LookupAndFindUnknownAreNotFound", func(t *testing.T) {
 		t.Parallel()
-		b, s := newSession(t)
+		b, s := newClientSession(t, f)
 		mustRefreshToken(t, b.store, b.clock, s, nil)
 
 		_, err := b.store.OAuth2Tokens().LookupRefreshToken(b.ctx, unknownID(b.clock))
@@ -430,7 +382,7 @@ func testOAuth2RefreshTokens(t *testing.T, f Factory) {
 
 	t.Run("ConsumeNamesSuccessor", func(t *testing.T) {
 		t.Parallel()
-		b, s := newSession(t)
+		b, s := newClientSession(t, f)
 		tok := mustRefreshToken(t, b.store, b.clock, s, mustAccessToken(t, b.store, b.clock, s, 0))
 		b.clock.Advance(time.Minute)
 		next := mustRefreshToken(t, b.store, b.clock, s, mustAccessToken(t, b.store, b.clock, s, 0))
@@ -450,7 +402,7 @@ func testOAuth2RefreshTokens(t *testing.T, f Factory) {
 
 	t.Run("ConsumeWithoutSuccessor", func(t *testing.T) {
 		t.Parallel()
-		b, s := newSession(t)
+		b, s := newClientSession(t, f)
 		tok := mustRefreshToken(t, b.store, b.clock, s, nil)
 		b.clock.Advance(time.Minute)
 
@@ -466,7 +418,7 @@ func testOAuth2RefreshTokens(t *testing.T, f Factory) {
 
 	t.Run("ConsumeTwiceIsAlreadyFinished", func(t *testing.T) {
 		t.Parallel()
-		b, s := newSession(t)
+		b, s := newClientSession(t, f)
 		tok := mustRefreshToken(t, b.store, b.clock, s, nil)
 		next := mustRefreshToken(t, b.store, b.clock, s, nil)
 		_, err := b.store.OAuth2Tokens().ConsumeRefreshToken(b.ctx, b.clock, tok, next)
@@ -481,36 +433,31 @@ func testOAuth2RefreshTokens(t *testing.T, f Factory) {
 		require.Equal(t, next.ID, got.NextID)
 	})
 
-	t.Run("RevokeSetsRevokedAt", func(t *testing.T) {
-		t.Parallel()
-		b, s := newSession(t)
-		tok := mustRefreshToken(t, b.store, b.clock, s, nil)
-		b.clock.Advance(time.Minute)
+	refreshTokenRevoke.testSets(t, f)
+	refreshTokenRevoke.testTwice(t, f)
+}
 
-		revoked, err := b.store.OAuth2Tokens().RevokeRefreshToken(b.ctx, b.clock, tok)
+// authorizationGrantExchange: ExchangeAuthorizationGrant of a fulfilled
+// grant, which sets ExchangedAt.
+var authorizationGrantExchange = stampCase[storage.OAuth2AuthorizationGrant]{
+	op:    "Exchange",
+	field: "ExchangedAt",
+	start: func(t *testing.T, b bundle) *storage.OAuth2AuthorizationGrant {
+		client := mustClient(t, b.store, b.clock)
+		u := mustUser(t, b.store, b.clock)
+		browser := mustUserSession(t, b.store, b.clock, u)
+		g := mustAuthorizationGrant(t, b.store, b.clock, client)
+		g, err := b.store.OAuth2Grants().FulfillAuthorizationGrant(b.ctx, b.clock, g, mustOAuth2Session(t, b.store, b.clock, client, u, browser), browser)
 		require.NoError(t, err)
-		want := *tok
-		want.RevokedAt = at(b.clock)
-		require.Equal(t, &want, revoked)
-		got, err := b.store.OAuth2Tokens().LookupRefreshToken(b.ctx, tok.ID)
-		require.NoError(t, err)
-		require.Equal(t, &want, got)
-	})
-
-	t.Run("RevokeTwiceIsAlreadyFinished", func(t *testing.T) {
-		t.Parallel()
-		b, s := newSession(t)
-		tok := mustRefreshToken(t, b.store, b.clock, s, nil)
-		_, err := b.store.OAuth2Tokens().RevokeRefreshToken(b.ctx, b.clock, tok)
-		require.NoError(t, err)
-		b.clock.Advance(time.Minute)
-
-		_, err = b.store.OAuth2Tokens().RevokeRefreshToken(b.ctx, b.clock, tok)
-		require.ErrorIs(t, err, storage.ErrAlreadyFinished)
-		got, err := b.store.OAuth2Tokens().LookupRefreshToken(b.ctx, tok.ID)
-		require.NoError(t, err)
-		require.Equal(t, &Epoch, got.RevokedAt)
-	})
+		return g
+	},
+	apply: func(b bundle, g *storage.OAuth2AuthorizationGrant) (*storage.OAuth2AuthorizationGrant, error) {
+		return b.store.OAuth2Grants().ExchangeAuthorizationGrant(b.ctx, b.clock, g)
+	},
+	lookup: func(b bundle, g *storage.OAuth2AuthorizationGrant) (*storage.OAuth2AuthorizationGrant, error) {
+		return b.store.OAuth2Grants().LookupAuthorizationGrant(b.ctx, g.ID)
+	},
+	stamp: func(g *storage.OAuth2AuthorizationGrant) **time.Time { return &g.ExchangedAt },
 }
 
 func testOAuth2AuthorizationGrants(t *testing.T, f Factory) {
@@ -599,26 +546,7 @@ func testOAuth2AuthorizationGrants(t *testing.T, f Factory) {
 		require.Equal(t, s.ID, got.SessionID)
 	})
 
-	t.Run("ExchangeSetsExchangedAt", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		client := mustClient(t, b.store, b.clock)
-		u := mustUser(t, b.store, b.clock)
-		browser := mustUserSession(t, b.store, b.clock, u)
-		g := mustAuthorizationGrant(t, b.store, b.clock, client)
-		g, err := b.store.OAuth2Grants().FulfillAuthorizationGrant(b.ctx, b.clock, g, mustOAuth2Session(t, b.store, b.clock, client, u, browser), browser)
-		require.NoError(t, err)
-		b.clock.Advance(time.Second)
-
-		exchanged, err := b.store.OAuth2Grants().ExchangeAuthorizationGrant(b.ctx, b.clock, g)
-		require.NoError(t, err)
-		want := *g
-		want.ExchangedAt = at(b.clock)
-		require.Equal(t, &want, exchanged)
-		got, err := b.store.OAuth2Grants().LookupAuthorizationGrant(b.ctx, g.ID)
-		require.NoError(t, err)
-		require.Equal(t, &want, got)
-	})
+	authorizationGrantExchange.testSets(t, f)
 
 	t.Run("ExchangeBeforeFulfilmentIsInvalidState", func(t *testing.T) {
 		t.Parallel()
@@ -632,25 +560,7 @@ func testOAuth2AuthorizationGrants(t *testing.T, f Factory) {
 		require.Nil(t, got.ExchangedAt)
 	})
 
-	t.Run("ExchangeTwiceIsAlreadyFinished", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		client := mustClient(t, b.store, b.clock)
-		u := mustUser(t, b.store, b.clock)
-		browser := mustUserSession(t, b.store, b.clock, u)
-		g := mustAuthorizationGrant(t, b.store, b.clock, client)
-		g, err := b.store.OAuth2Grants().FulfillAuthorizationGrant(b.ctx, b.clock, g, mustOAuth2Session(t, b.store, b.clock, client, u, browser), browser)
-		require.NoError(t, err)
-		_, err = b.store.OAuth2Grants().ExchangeAuthorizationGrant(b.ctx, b.clock, g)
-		require.NoError(t, err)
-		b.clock.Advance(time.Second)
-
-		_, err = b.store.OAuth2Grants().ExchangeAuthorizationGrant(b.ctx, b.clock, g)
-		require.ErrorIs(t, err, storage.ErrAlreadyFinished)
-		got, err := b.store.OAuth2Grants().LookupAuthorizationGrant(b.ctx, g.ID)
-		require.NoError(t, err)
-		require.Equal(t, &Epoch, got.ExchangedAt)
-	})
+	authorizationGrantExchange.testTwice(t, f)
 }
 
 func testOAuth2DeviceCodeGrants(t *testing.T, f Factory) {

@@ -48,6 +48,21 @@ func testQueue(t *testing.T, f Factory) {
 	t.Run("Schedules", func(t *testing.T) { testQueueSchedules(t, f) })
 }
 
+// workerShutdown: ShutdownWorker, which sets ShutdownAt.
+var workerShutdown = stampCase[storage.Worker]{
+	op:    "Shutdown",
+	field: "ShutdownAt",
+	start: func(t *testing.T, b bundle) *storage.Worker { return mustWorker(t, b.store, b.clock) },
+	apply: func(b bundle, w *storage.Worker) (*storage.Worker, error) {
+		return b.store.Queue().ShutdownWorker(b.ctx, b.clock, w)
+	},
+	lookup: func(b bundle, w *storage.Worker) (*storage.Worker, error) {
+		return b.store.Queue().LookupWorker(b.ctx, w.ID)
+	},
+	stamp:   func(w *storage.Worker) **time.Time { return &w.ShutdownAt },
+	unknown: func(t *testing.T, b bundle) *storage.Worker { return &storage.Worker{ID: unknownID(b.clock)} },
+}
+
 func testQueueWorkers(t *testing.T, f Factory) {
 	t.Parallel()
 
@@ -141,44 +156,7 @@ func testQueueWorkers(t *testing.T, f Factory) {
 		require.ErrorIs(t, err, storage.ErrNotFound)
 	})
 
-	t.Run("ShutdownSetsShutdownAt", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		w := mustWorker(t, b.store, b.clock)
-		b.clock.Advance(time.Minute)
-
-		down, err := b.store.Queue().ShutdownWorker(b.ctx, b.clock, w)
-		require.NoError(t, err)
-		require.Equal(t, w.ID, down.ID)
-		require.Equal(t, Epoch, down.RegisteredAt)
-		require.Equal(t, at(b.clock), down.ShutdownAt)
-		got, err := b.store.Queue().LookupWorker(b.ctx, w.ID)
-		require.NoError(t, err)
-		require.Equal(t, down, got)
-	})
-
-	t.Run("ShutdownTwiceIsAlreadyFinished", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		w := mustWorker(t, b.store, b.clock)
-		_, err := b.store.Queue().ShutdownWorker(b.ctx, b.clock, w)
-		require.NoError(t, err)
-		b.clock.Advance(time.Minute)
-
-		_, err = b.store.Queue().ShutdownWorker(b.ctx, b.clock, w)
-		require.ErrorIs(t, err, storage.ErrAlreadyFinished)
-		got, err := b.store.Queue().LookupWorker(b.ctx, w.ID)
-		require.NoError(t, err)
-		require.Equal(t, &Epoch, got.ShutdownAt)
-	})
-
-	t.Run("ShutdownUnknownIsNotFound", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-
-		_, err := b.store.Queue().ShutdownWorker(b.ctx, b.clock, &storage.Worker{ID: unknownID(b.clock)})
-		require.ErrorIs(t, err, storage.ErrNotFound)
-	})
+	workerShutdown.run(t, f)
 
 	t.Run("ShutdownMarksRunningJobsLost", func(t *testing.T) {
 		t.Parallel()

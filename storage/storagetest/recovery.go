@@ -9,6 +9,23 @@ import (
 	"github.com/masstore/masstore/storage"
 )
 
+// recoverySessionConsume: ConsumeSession, which sets ConsumedAt.
+var recoverySessionConsume = stampCase[storage.RecoverySession]{
+	op:    "ConsumeSession",
+	field: "ConsumedAt",
+	start: func(t *testing.T, b bundle) *storage.RecoverySession { return mustRecoverySession(t, b.store, b.clock) },
+	apply: func(b bundle, s *storage.RecoverySession) (*storage.RecoverySession, error) {
+		return b.store.Recovery().ConsumeSession(b.ctx, b.clock, s)
+	},
+	lookup: func(b bundle, s *storage.RecoverySession) (*storage.RecoverySession, error) {
+		return b.store.Recovery().LookupSession(b.ctx, s.ID)
+	},
+	stamp: func(s *storage.RecoverySession) **time.Time { return &s.ConsumedAt },
+	unknown: func(t *testing.T, b bundle) *storage.RecoverySession {
+		return &storage.RecoverySession{ID: unknownID(b.clock), Email: "x@example.org"}
+	},
+}
+
 func testRecovery(t *testing.T, f Factory) {
 	t.Parallel()
 
@@ -56,44 +73,7 @@ func testRecovery(t *testing.T, f Factory) {
 		require.ErrorIs(t, err, storage.ErrNotFound)
 	})
 
-	t.Run("ConsumeSessionSetsConsumedAt", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		s := mustRecoverySession(t, b.store, b.clock)
-		b.clock.Advance(time.Minute)
-
-		consumed, err := b.store.Recovery().ConsumeSession(b.ctx, b.clock, s)
-		require.NoError(t, err)
-		want := *s
-		want.ConsumedAt = at(b.clock)
-		require.Equal(t, &want, consumed)
-		got, err := b.store.Recovery().LookupSession(b.ctx, s.ID)
-		require.NoError(t, err)
-		require.Equal(t, &want, got)
-	})
-
-	t.Run("ConsumeSessionTwiceIsAlreadyFinished", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		s := mustRecoverySession(t, b.store, b.clock)
-		_, err := b.store.Recovery().ConsumeSession(b.ctx, b.clock, s)
-		require.NoError(t, err)
-		b.clock.Advance(time.Minute)
-
-		_, err = b.store.Recovery().ConsumeSession(b.ctx, b.clock, s)
-		require.ErrorIs(t, err, storage.ErrAlreadyFinished)
-		got, err := b.store.Recovery().LookupSession(b.ctx, s.ID)
-		require.NoError(t, err)
-		require.Equal(t, &Epoch, got.ConsumedAt)
-	})
-
-	t.Run("ConsumeSessionUnknownIsNotFound", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-
-		_, err := b.store.Recovery().ConsumeSession(b.ctx, b.clock, &storage.RecoverySession{ID: unknownID(b.clock), Email: "x@example.org"})
-		require.ErrorIs(t, err, storage.ErrNotFound)
-	})
+	recoverySessionConsume.run(t, f)
 
 	t.Run("AddTicketReturnsStoredTicket", func(t *testing.T) {
 		t.Parallel()

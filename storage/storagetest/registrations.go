@@ -15,6 +15,23 @@ func testRegistrations(t *testing.T, f Factory) {
 	t.Run("EmailAuthentications", func(t *testing.T) { testEmailAuthentications(t, f) })
 }
 
+// registrationComplete: Complete, which sets CompletedAt.
+var registrationComplete = stampCase[storage.Registration]{
+	op:    "Complete",
+	field: "CompletedAt",
+	start: func(t *testing.T, b bundle) *storage.Registration { return mustRegistration(t, b.store, b.clock) },
+	apply: func(b bundle, r *storage.Registration) (*storage.Registration, error) {
+		return b.store.Registrations().Complete(b.ctx, b.clock, r)
+	},
+	lookup: func(b bundle, r *storage.Registration) (*storage.Registration, error) {
+		return b.store.Registrations().Lookup(b.ctx, r.ID)
+	},
+	stamp: func(r *storage.Registration) **time.Time { return &r.CompletedAt },
+	unknown: func(t *testing.T, b bundle) *storage.Registration {
+		return &storage.Registration{ID: unknownID(b.clock), Username: "ghost"}
+	},
+}
+
 func testRegistrationFlow(t *testing.T, f Factory) {
 	t.Parallel()
 
@@ -117,44 +134,7 @@ func testRegistrationFlow(t *testing.T, f Factory) {
 		require.Equal(t, r, got)
 	})
 
-	t.Run("CompleteSetsCompletedAt", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		r := mustRegistration(t, b.store, b.clock)
-		b.clock.Advance(time.Minute)
-
-		completed, err := b.store.Registrations().Complete(b.ctx, b.clock, r)
-		require.NoError(t, err)
-		want := *r
-		want.CompletedAt = at(b.clock)
-		require.Equal(t, &want, completed)
-		got, err := b.store.Registrations().Lookup(b.ctx, r.ID)
-		require.NoError(t, err)
-		require.Equal(t, &want, got)
-	})
-
-	t.Run("CompleteTwiceIsAlreadyFinished", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		r := mustRegistration(t, b.store, b.clock)
-		_, err := b.store.Registrations().Complete(b.ctx, b.clock, r)
-		require.NoError(t, err)
-		b.clock.Advance(time.Minute)
-
-		_, err = b.store.Registrations().Complete(b.ctx, b.clock, r)
-		require.ErrorIs(t, err, storage.ErrAlreadyFinished)
-		got, err := b.store.Registrations().Lookup(b.ctx, r.ID)
-		require.NoError(t, err)
-		require.Equal(t, &Epoch, got.CompletedAt)
-	})
-
-	t.Run("CompleteUnknownIsNotFound", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-
-		_, err := b.store.Registrations().Complete(b.ctx, b.clock, &storage.Registration{ID: unknownID(b.clock), Username: "ghost"})
-		require.ErrorIs(t, err, storage.ErrNotFound)
-	})
+	registrationComplete.run(t, f)
 }
 
 func testEmailAuthentications(t *testing.T, f Factory) {

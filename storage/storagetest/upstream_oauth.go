@@ -209,6 +209,24 @@ func testUpstreamLinks(t *testing.T, f Factory) {
 	})
 }
 
+// upstreamSessionConsume: ConsumeSession of a completed upstream login,
+// which sets ConsumedAt.
+var upstreamSessionConsume = stampCase[storage.UpstreamOAuthSession]{
+	op:    "Consume",
+	field: "ConsumedAt",
+	start: func(t *testing.T, b bundle) *storage.UpstreamOAuthSession {
+		p := mustProvider(t, b.store, b.clock, storage.LogoutAll)
+		return mustCompletedUpstreamSession(t, b.store, b.clock, p, mustLink(t, b.store, b.clock, p, nil), storage.IDTokenClaims{Sub: "a"})
+	},
+	apply: func(b bundle, s *storage.UpstreamOAuthSession) (*storage.UpstreamOAuthSession, error) {
+		return b.store.UpstreamOAuth().ConsumeSession(b.ctx, b.clock, s)
+	},
+	lookup: func(b bundle, s *storage.UpstreamOAuthSession) (*storage.UpstreamOAuthSession, error) {
+		return b.store.UpstreamOAuth().LookupSession(b.ctx, s.ID)
+	},
+	stamp: func(s *storage.UpstreamOAuthSession) **time.Time { return &s.ConsumedAt },
+}
+
 func testUpstreamSessions(t *testing.T, f Factory) {
 	t.Parallel()
 
@@ -314,22 +332,8 @@ func testUpstreamSessions(t *testing.T, f Factory) {
 		require.Equal(t, completed, got)
 	})
 
-	t.Run("ConsumeSetsConsumedAt", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		p := mustProvider(t, b.store, b.clock, storage.LogoutAll)
-		s := mustCompletedUpstreamSession(t, b.store, b.clock, p, mustLink(t, b.store, b.clock, p, nil), storage.IDTokenClaims{Sub: "a"})
-		b.clock.Advance(time.Second)
-
-		consumed, err := b.store.UpstreamOAuth().ConsumeSession(b.ctx, b.clock, s)
-		require.NoError(t, err)
-		want := *s
-		want.ConsumedAt = at(b.clock)
-		require.Equal(t, &want, consumed)
-		got, err := b.store.UpstreamOAuth().LookupSession(b.ctx, s.ID)
-		require.NoError(t, err)
-		require.Equal(t, &want, got)
-	})
+	upstreamSessionConsume.testSets(t, f)
+	upstreamSessionConsume.testTwice(t, f)
 
 	t.Run("ConsumeBeforeCompletionIsInvalidState", func(t *testing.T) {
 		t.Parallel()
@@ -343,19 +347,4 @@ func testUpstreamSessions(t *testing.T, f Factory) {
 		require.Equal(t, s, got)
 	})
 
-	t.Run("ConsumeTwiceIsAlreadyFinished", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		p := mustProvider(t, b.store, b.clock, storage.LogoutAll)
-		s := mustCompletedUpstreamSession(t, b.store, b.clock, p, mustLink(t, b.store, b.clock, p, nil), storage.IDTokenClaims{Sub: "a"})
-		_, err := b.store.UpstreamOAuth().ConsumeSession(b.ctx, b.clock, s)
-		require.NoError(t, err)
-		b.clock.Advance(time.Second)
-
-		_, err = b.store.UpstreamOAuth().ConsumeSession(b.ctx, b.clock, s)
-		require.ErrorIs(t, err, storage.ErrAlreadyFinished)
-		got, err := b.store.UpstreamOAuth().LookupSession(b.ctx, s.ID)
-		require.NoError(t, err)
-		require.Equal(t, &Epoch, got.ConsumedAt)
-	})
 }

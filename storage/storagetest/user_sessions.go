@@ -10,6 +10,20 @@ import (
 	"github.com/masstore/masstore/storage"
 )
 
+// userSessionCase: browser sessions.
+var userSessionCase = sessionCase[storage.UserSession]{
+	repo: func(r storage.Repository) sessionRepo[storage.UserSession] { return r.UserSessions() },
+	start: func(t *testing.T, b bundle) *storage.UserSession {
+		return mustUserSession(t, b.store, b.clock, mustUser(t, b.store, b.clock))
+	},
+	unknown: func(t *testing.T, b bundle) *storage.UserSession {
+		return &storage.UserSession{ID: unknownID(b.clock), UserID: mustUser(t, b.store, b.clock).ID}
+	},
+	fields: func(s *storage.UserSession) sessionFields {
+		return sessionFields{s.ID, &s.FinishedAt, &s.LastActiveAt, &s.LastActiveIP}
+	},
+}
+
 func testUserSessions(t *testing.T, f Factory) {
 	t.Parallel()
 
@@ -93,73 +107,9 @@ func testUserSessions(t *testing.T, f Factory) {
 		require.Empty(t, got)
 	})
 
-	t.Run("FinishSetsFinishedAt", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		s := mustUserSession(t, b.store, b.clock, mustUser(t, b.store, b.clock))
-		b.clock.Advance(time.Minute)
-
-		finished, err := b.store.UserSessions().Finish(b.ctx, b.clock, s)
-		require.NoError(t, err)
-		want := *s
-		want.FinishedAt = at(b.clock)
-		require.Equal(t, &want, finished)
-		got, err := b.store.UserSessions().Lookup(b.ctx, s.ID)
-		require.NoError(t, err)
-		require.Equal(t, &want, got)
-	})
-
-	t.Run("FinishTwiceIsAlreadyFinished", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		s := mustUserSession(t, b.store, b.clock, mustUser(t, b.store, b.clock))
-		mustFinishUserSession(t, b.store, b.clock, s)
-		b.clock.Advance(time.Minute)
-
-		// s is the stale, unfinished copy: the store must check its own state.
-		_, err := b.store.UserSessions().Finish(b.ctx, b.clock, s)
-		require.ErrorIs(t, err, storage.ErrAlreadyFinished)
-		got, err := b.store.UserSessions().Lookup(b.ctx, s.ID)
-		require.NoError(t, err)
-		require.Equal(t, &Epoch, got.FinishedAt)
-	})
-
-	t.Run("FinishUnknownIsNotFound", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		u := mustUser(t, b.store, b.clock)
-
-		_, err := b.store.UserSessions().Finish(b.ctx, b.clock, &storage.UserSession{ID: unknownID(b.clock), UserID: u.ID})
-		require.ErrorIs(t, err, storage.ErrNotFound)
-	})
-
-	t.Run("ConcurrentFinishHasOneWinner", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		s := mustUserSession(t, b.store, b.clock, mustUser(t, b.store, b.clock))
-
-		errs := concurrently(16, func(int) error {
-			_, err := b.store.UserSessions().Finish(b.ctx, b.clock, s)
-			return err
-		})
-		requireOneWinner(t, errs, storage.ErrAlreadyFinished)
-	})
-
-	t.Run("RecordActivitySetsTimeAndIP", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		s := mustUserSession(t, b.store, b.clock, mustUser(t, b.store, b.clock))
-		b.clock.Advance(time.Minute)
-		require.NoError(t, b.store.UserSessions().RecordActivity(b.ctx, b.clock, s.ID, ipA))
-		b.clock.Advance(time.Minute)
-
-		require.NoError(t, b.store.UserSessions().RecordActivity(b.ctx, b.clock, s.ID, ipB))
-		got, err := b.store.UserSessions().Lookup(b.ctx, s.ID)
-		require.NoError(t, err)
-		want := *s
-		want.LastActiveAt, want.LastActiveIP = at(b.clock), ipB
-		require.Equal(t, &want, got)
-	})
+	userSessionCase.finish().run(t, f)
+	userSessionCase.finish().testConcurrent(t, f)
+	userSessionCase.testRecordActivity(t, f)
 
 	t.Run("RecordActivityInvalidIPKeepsRecordedOne", func(t *testing.T) {
 		t.Parallel()
@@ -173,14 +123,6 @@ func testUserSessions(t *testing.T, f Factory) {
 		require.NoError(t, err)
 		require.Equal(t, at(b.clock), got.LastActiveAt)
 		require.Equal(t, ipA, got.LastActiveIP)
-	})
-
-	t.Run("RecordActivityUnknownIsNotFound", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-
-		err := b.store.UserSessions().RecordActivity(b.ctx, b.clock, unknownID(b.clock), ipA)
-		require.ErrorIs(t, err, storage.ErrNotFound)
 	})
 
 	t.Run("AuthenticateWithPasswordRecordsAuthentication", func(t *testing.T) {

@@ -10,6 +10,34 @@ import (
 	"github.com/masstore/masstore/storage"
 )
 
+// userLock: Lock, which sets LockedAt (and again keeps the first time).
+var userLock = stampCase[storage.User]{
+	op:    "Lock",
+	field: "LockedAt",
+	start: func(t *testing.T, b bundle) *storage.User { return mustUser(t, b.store, b.clock) },
+	apply: func(b bundle, u *storage.User) (*storage.User, error) {
+		return b.store.Users().Lock(b.ctx, b.clock, u)
+	},
+	lookup: func(b bundle, u *storage.User) (*storage.User, error) { return b.store.Users().Lookup(b.ctx, u.ID) },
+	stamp:  func(u *storage.User) **time.Time { return &u.LockedAt },
+	unknown: func(t *testing.T, b bundle) *storage.User {
+		return &storage.User{ID: unknownID(b.clock), Username: "ghost"}
+	},
+}
+
+// userDeactivate: Deactivate, which sets DeactivatedAt.
+var userDeactivate = stampCase[storage.User]{
+	op:    "Deactivate",
+	field: "DeactivatedAt",
+	start: userLock.start,
+	apply: func(b bundle, u *storage.User) (*storage.User, error) {
+		return b.store.Users().Deactivate(b.ctx, b.clock, u)
+	},
+	lookup:  userLock.lookup,
+	stamp:   func(u *storage.User) **time.Time { return &u.DeactivatedAt },
+	unknown: userLock.unknown,
+}
+
 func testUsers(t *testing.T, f Factory) {
 	t.Parallel()
 
@@ -102,19 +130,7 @@ func testUsers(t *testing.T, f Factory) {
 		}
 	})
 
-	t.Run("LockSetsLockedAt", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		u := mustUser(t, b.store, b.clock)
-		b.clock.Advance(time.Minute)
-
-		locked, err := b.store.Users().Lock(b.ctx, b.clock, u)
-		require.NoError(t, err)
-		require.Equal(t, &storage.User{ID: u.ID, Username: u.Username, CreatedAt: Epoch, LockedAt: at(b.clock)}, locked)
-		got, err := b.store.Users().Lookup(b.ctx, u.ID)
-		require.NoError(t, err)
-		require.Equal(t, locked, got)
-	})
+	userLock.testSets(t, f)
 
 	t.Run("LockTwiceKeepsFirstTime", func(t *testing.T) {
 		t.Parallel()
@@ -146,13 +162,7 @@ func testUsers(t *testing.T, f Factory) {
 		require.Nil(t, got.LockedAt)
 	})
 
-	t.Run("LockUnknownIsNotFound", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-
-		_, err := b.store.Users().Lock(b.ctx, b.clock, &storage.User{ID: unknownID(b.clock), Username: "ghost"})
-		require.ErrorIs(t, err, storage.ErrNotFound)
-	})
+	userLock.testUnknown(t, f)
 
 	t.Run("DeactivateFinishesAllSessions", func(t *testing.T) {
 		t.Parallel()
@@ -204,28 +214,8 @@ func testUsers(t *testing.T, f Factory) {
 		require.Nil(t, os.FinishedAt)
 	})
 
-	t.Run("DeactivateTwiceIsAlreadyFinished", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		u := mustUser(t, b.store, b.clock)
-		_, err := b.store.Users().Deactivate(b.ctx, b.clock, u)
-		require.NoError(t, err)
-		b.clock.Advance(time.Hour)
-
-		_, err = b.store.Users().Deactivate(b.ctx, b.clock, u)
-		require.ErrorIs(t, err, storage.ErrAlreadyFinished)
-		got, err := b.store.Users().Lookup(b.ctx, u.ID)
-		require.NoError(t, err)
-		require.Equal(t, &Epoch, got.DeactivatedAt)
-	})
-
-	t.Run("DeactivateUnknownIsNotFound", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-
-		_, err := b.store.Users().Deactivate(b.ctx, b.clock, &storage.User{ID: unknownID(b.clock), Username: "ghost"})
-		require.ErrorIs(t, err, storage.ErrNotFound)
-	})
+	userDeactivate.testTwice(t, f)
+	userDeactivate.testUnknown(t, f)
 
 	t.Run("AddEmailReturnsEmail", func(t *testing.T) {
 		t.Parallel()
