@@ -41,15 +41,9 @@ func retentionJobs() []retentionJob {
 		{"cleanup-user-email-authentications", 7 * jobDay, emailAuthenticationCleanup},
 		{"cleanup-upstream-oauth-sessions", 7 * jobDay, orphanedUpstreamSessionCleanup},
 		{"cleanup-upstream-oauth-links", 7 * jobDay, orphanedLinkCleanup},
-		{"cleanup-inactive-oauth2-session-ips", 30 * jobDay, func(r storage.Repository) storage.CleanupFunc {
-			return r.OAuth2Sessions().ClearInactiveIPs
-		}},
-		{"cleanup-inactive-compat-session-ips", 30 * jobDay, func(r storage.Repository) storage.CleanupFunc {
-			return r.CompatSessions().ClearInactiveIPs
-		}},
-		{"cleanup-inactive-user-session-ips", 30 * jobDay, func(r storage.Repository) storage.CleanupFunc {
-			return r.UserSessions().ClearInactiveIPs
-		}},
+		{"cleanup-inactive-oauth2-session-ips", 30 * jobDay, ipHolderOf(oauth2SessionCase).clear},
+		{"cleanup-inactive-compat-session-ips", 30 * jobDay, ipHolderOf(compatSessionCase).clear},
+		{"cleanup-inactive-user-session-ips", 30 * jobDay, ipHolderOf(userSessionCase).clear},
 		{"cleanup-queue-jobs", 30 * jobDay, jobCleanup},
 	}
 }

@@ -348,54 +348,26 @@ type ipHolder struct {
 }
 
 func ipHolders() []ipHolder {
-	return []ipHolder{
-		{
-			name:  "UserSessions",
-			clear: func(r storage.Repository) storage.CleanupFunc { return r.UserSessions().ClearInactiveIPs },
-			count: func(r storage.Repository) storage.CountFunc { return r.UserSessions().CountStaleIPs },
-			start: func(e *cleanupEnv) ulid.ULID {
-				return mustUserSession(e.t, e.store, e.clock, mustUser(e.t, e.store, e.clock)).ID
-			},
-			record: func(r storage.Repository) func(context.Context, storage.Clock, ulid.ULID, netip.Addr) error {
-				return r.UserSessions().RecordActivity
-			},
-			activity: func(e *cleanupEnv, id ulid.ULID) (*time.Time, netip.Addr) {
-				s, err := e.store.UserSessions().Lookup(e.ctx, id)
-				require.NoError(e.t, err)
-				return s.LastActiveAt, s.LastActiveIP
-			},
+	return []ipHolder{ipHolderOf(userSessionCase), ipHolderOf(compatSessionCase), ipHolderOf(oauth2SessionCase)}
+}
+
+// ipHolderOf is the ipHolder of a kind of session.
+func ipHolderOf[T any](c sessionCase[T]) ipHolder {
+	return ipHolder{
+		name:  c.name,
+		clear: func(r storage.Repository) storage.CleanupFunc { return c.repo(r).ClearInactiveIPs },
+		count: func(r storage.Repository) storage.CountFunc { return c.repo(r).CountStaleIPs },
+		start: func(e *cleanupEnv) ulid.ULID {
+			return c.fields(c.start(e.t, bundle{ctx: e.ctx, store: e.store, clock: e.clock})).id
 		},
-		{
-			name:  "CompatSessions",
-			clear: func(r storage.Repository) storage.CleanupFunc { return r.CompatSessions().ClearInactiveIPs },
-			count: func(r storage.Repository) storage.CountFunc { return r.CompatSessions().CountStaleIPs },
-			start: func(e *cleanupEnv) ulid.ULID {
-				return mustCompatSession(e.t, e.store, e.clock, mustUser(e.t, e.store, e.clock), nil).ID
-			},
-			record: func(r storage.Repository) func(context.Context, storage.Clock, ulid.ULID, netip.Addr) error {
-				return r.CompatSessions().RecordActivity
-			},
-			activity: func(e *cleanupEnv, id ulid.ULID) (*time.Time, netip.Addr) {
-				s, err := e.store.CompatSessions().Lookup(e.ctx, id)
-				require.NoError(e.t, err)
-				return s.LastActiveAt, s.LastActiveIP
-			},
+		record: func(r storage.Repository) func(context.Context, storage.Clock, ulid.ULID, netip.Addr) error {
+			return c.repo(r).RecordActivity
 		},
-		{
-			name:  "OAuth2Sessions",
-			clear: func(r storage.Repository) storage.CleanupFunc { return r.OAuth2Sessions().ClearInactiveIPs },
-			count: func(r storage.Repository) storage.CountFunc { return r.OAuth2Sessions().CountStaleIPs },
-			start: func(e *cleanupEnv) ulid.ULID {
-				return mustOAuth2Session(e.t, e.store, e.clock, mustClient(e.t, e.store, e.clock), mustUser(e.t, e.store, e.clock), nil).ID
-			},
-			record: func(r storage.Repository) func(context.Context, storage.Clock, ulid.ULID, netip.Addr) error {
-				return r.OAuth2Sessions().RecordActivity
-			},
-			activity: func(e *cleanupEnv, id ulid.ULID) (*time.Time, netip.Addr) {
-				s, err := e.store.OAuth2Sessions().Lookup(e.ctx, id)
-				require.NoError(e.t, err)
-				return s.LastActiveAt, s.LastActiveIP
-			},
+		activity: func(e *cleanupEnv, id ulid.ULID) (*time.Time, netip.Addr) {
+			s, err := c.repo(e.store).Lookup(e.ctx, id)
+			require.NoError(e.t, err)
+			f := c.fields(s)
+			return *f.lastActiveAt, *f.lastActiveIP
 		},
 	}
 }

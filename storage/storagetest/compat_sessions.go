@@ -11,6 +11,7 @@ import (
 
 // compatSessionCase: compat sessions.
 var compatSessionCase = sessionCase[storage.CompatSession]{
+	name: "CompatSessions",
 	repo: func(r storage.Repository) sessionRepo[storage.CompatSession] { return r.CompatSessions() },
 	start: func(t *testing.T, b bundle) *storage.CompatSession {
 		return mustCompatSession(t, b.store, b.clock, mustUser(t, b.store, b.clock), nil)

@@ -111,6 +111,8 @@ type sessionRepo[T any] interface {
 	Lookup(ctx context.Context, id ulid.ULID) (*T, error)
 	Finish(ctx context.Context, clock storage.Clock, session *T) (*T, error)
 	RecordActivity(ctx context.Context, clock storage.Clock, id ulid.ULID, ip netip.Addr) error
+	ClearInactiveIPs(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error)
+	CountStaleIPs(ctx context.Context, before time.Time) (int, error)
 }
 
 // sessionFields points into a session at what Finish and RecordActivity set.
@@ -124,6 +126,7 @@ type sessionFields struct {
 // sessionCase is a kind of session (browser, compat, OAuth 2.0); its methods
 // run the subtests the kinds share.
 type sessionCase[T any] struct {
+	name string // the repository: "UserSessions"
 	repo func(r storage.Repository) sessionRepo[T]
 	// start starts a session; the clock is at Epoch.
 	start func(t *testing.T, b bundle) *T

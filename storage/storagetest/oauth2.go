@@ -48,6 +48,7 @@ func testOAuth2Clients(t *testing.T, f Factory) {
 
 // oauth2SessionCase: OAuth 2.0 sessions.
 var oauth2SessionCase = sessionCase[storage.OAuth2Session]{
+	name: "OAuth2Sessions",
 	repo: func(r storage.Repository) sessionRepo[storage.OAuth2Session] { return r.OAuth2Sessions() },
 	start: func(t *testing.T, b bundle) *storage.OAuth2Session {
 		return mustOAuth2Session(t, b.store, b.clock, mustClient(t, b.store, b.clock), mustUser(t, b.store, b.clock), nil)

@@ -115,54 +115,39 @@ func testTransact(t *testing.T, f Factory) {
 		require.NoError(t, err)
 	})
 
-	t.Run("ErrorRollsBackEverything", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		existing := mustUser(t, b.store, b.clock)
-		var w written
-
-		err := b.store.Transact(b.ctx, func(ctx context.Context, tx storage.Repository) error {
-			var err error
-			w, err = write(ctx, b.clock, tx, existing)
-			require.NoError(t, err)
-			return errBoom
-		})
-		require.ErrorIs(t, err, errBoom)
-		requireRolledBack(t, b, w, existing)
-	})
-
-	t.Run("RepositoryErrorRollsBack", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		existing := mustUser(t, b.store, b.clock)
-		var w written
-
-		err := b.store.Transact(b.ctx, func(ctx context.Context, tx storage.Repository) error {
-			var err error
-			w, err = write(ctx, b.clock, tx, existing)
-			require.NoError(t, err)
-			_, err = tx.Users().Add(ctx, b.clock, "inside")
+	// Each way the function ends that rolls back: what Transact returns.
+	for _, c := range []struct {
+		name string
+		end  func(ctx context.Context, clock storage.Clock, tx storage.Repository) error
+		want error // nil: Transact returns nil
+	}{
+		{"ErrorRollsBackEverything", func(context.Context, storage.Clock, storage.Repository) error { return errBoom }, errBoom},
+		{"RepositoryErrorRollsBack", func(ctx context.Context, clock storage.Clock, tx storage.Repository) error {
+			_, err := tx.Users().Add(ctx, clock, "inside") // taken by write
 			return err
-		})
-		require.ErrorIs(t, err, storage.ErrConflict)
-		requireRolledBack(t, b, w, existing)
-	})
+		}, storage.ErrConflict},
+		{"ErrRollbackReturnsNilAndRollsBack", func(context.Context, storage.Clock, storage.Repository) error { return storage.ErrRollback }, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, f)
+			existing := mustUser(t, b.store, b.clock)
+			var w written
 
-	t.Run("ErrRollbackReturnsNilAndRollsBack", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		existing := mustUser(t, b.store, b.clock)
-		var w written
-
-		err := b.store.Transact(b.ctx, func(ctx context.Context, tx storage.Repository) error {
-			var err error
-			w, err = write(ctx, b.clock, tx, existing)
-			require.NoError(t, err)
-			return storage.ErrRollback
+			err := b.store.Transact(b.ctx, func(ctx context.Context, tx storage.Repository) error {
+				var err error
+				w, err = write(ctx, b.clock, tx, existing)
+				require.NoError(t, err)
+				return c.end(ctx, b.clock, tx)
+			})
+			if c.want == nil {
+				require.NoError(t, err)
+			} else {
+				require.ErrorIs(t, err, c.want)
+			}
+			requireRolledBack(t, b, w, existing)
 		})
-		require.NoError(t, err)
-		requireRolledBack(t, b, w, existing)
-	})
+	}
 
 	t.Run("PanicRollsBackAndRepanics", func(t *testing.T) {
 		t.Parallel()

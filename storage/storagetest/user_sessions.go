@@ -12,6 +12,7 @@ import (
 
 // userSessionCase: browser sessions.
 var userSessionCase = sessionCase[storage.UserSession]{
+	name: "UserSessions",
 	repo: func(r storage.Repository) sessionRepo[storage.UserSession] { return r.UserSessions() },
 	start: func(t *testing.T, b bundle) *storage.UserSession {
 		return mustUserSession(t, b.store, b.clock, mustUser(t, b.store, b.clock))
