@@ -65,6 +65,18 @@ func requireRolledBack(t *testing.T, b bundle, w written, existing *storage.User
 	require.NoError(t, err)
 }
 
+// transactWrite runs write in a transaction of b's store, into *w, then ends
+// the transaction with end; it returns what Transact returns.
+func transactWrite(t *testing.T, b bundle, existing *storage.User, w *written, end func(ctx context.Context, tx storage.Repository) error) error {
+	t.Helper()
+	return b.store.Transact(b.ctx, func(ctx context.Context, tx storage.Repository) error {
+		var err error
+		*w, err = write(ctx, b.clock, tx, existing)
+		require.NoError(t, err)
+		return end(ctx, tx)
+	})
+}
+
 func testTransact(t *testing.T, f Factory) {
 	t.Parallel()
 
@@ -74,11 +86,7 @@ func testTransact(t *testing.T, f Factory) {
 		existing := mustUser(t, b.store, b.clock)
 		var w written
 
-		err := b.store.Transact(b.ctx, func(ctx context.Context, tx storage.Repository) error {
-			var err error
-			w, err = write(ctx, b.clock, tx, existing)
-			return err
-		})
+		err := transactWrite(t, b, existing, &w, func(context.Context, storage.Repository) error { return nil })
 		require.NoError(t, err)
 		got, err := b.store.Users().FindByUsername(b.ctx, "inside")
 		require.NoError(t, err)
@@ -134,10 +142,7 @@ func testTransact(t *testing.T, f Factory) {
 			existing := mustUser(t, b.store, b.clock)
 			var w written
 
-			err := b.store.Transact(b.ctx, func(ctx context.Context, tx storage.Repository) error {
-				var err error
-				w, err = write(ctx, b.clock, tx, existing)
-				require.NoError(t, err)
+			err := transactWrite(t, b, existing, &w, func(ctx context.Context, tx storage.Repository) error {
 				return c.end(ctx, b.clock, tx)
 			})
 			if c.want == nil {
@@ -157,12 +162,7 @@ func testTransact(t *testing.T, f Factory) {
 
 		recovered := func() (r any) {
 			defer func() { r = recover() }()
-			_ = b.store.Transact(b.ctx, func(ctx context.Context, tx storage.Repository) error {
-				var err error
-				w, err = write(ctx, b.clock, tx, existing)
-				require.NoError(t, err)
-				panic(errBoom)
-			})
+			_ = transactWrite(t, b, existing, &w, func(context.Context, storage.Repository) error { panic(errBoom) })
 			return nil
 		}()
 		require.Equal(t, errBoom, recovered)
