@@ -3,6 +3,7 @@ package schema_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -30,6 +31,7 @@ func TestMigrate(t *testing.T) {
 		require.NoError(t, schema.Migrate(ctx, db.DB.DB))
 
 		want := schema.Expected()
+		maps.Copy(want.Indexes, schema.Additions().Indexes)
 		got, err := schema.Inspect(ctx, db.DB.DB, want.Tables())
 		require.NoError(t, err)
 		require.Empty(t, schema.Diff(want, got), "missing or different")

@@ -2,6 +2,7 @@ package schema_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -38,6 +39,18 @@ func TestVerify(t *testing.T) {
 		}
 		exec(t, db.DB.DB, `CREATE TABLE _sqlx_migrations (version bigint PRIMARY KEY)`)
 		exec(t, db.DB.DB, `CREATE INDEX users_username_extra_idx ON users (username, created_at)`)
+		findings, err := schema.Verify(ctx, db.DB.DB)
+		require.NoError(t, err)
+		require.Empty(t, findings)
+	})
+
+	t.Run("AdditionsAreNotRequired", func(t *testing.T) {
+		// A database MAS migrated has none of masstore's extra indexes.
+		t.Parallel()
+		db := pgtest.Migrated(t)
+		for key := range schema.Additions().Indexes {
+			exec(t, db.DB.DB, `DROP INDEX `+key[strings.Index(key, ".")+1:])
+		}
 		findings, err := schema.Verify(ctx, db.DB.DB)
 		require.NoError(t, err)
 		require.Empty(t, findings)

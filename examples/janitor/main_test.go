@@ -30,13 +30,13 @@ func TestMigrateStatusVerify(t *testing.T) {
 
 	code, out, _ = janitor(t, nil, "status", "--database-url", db.URL)
 	require.Equal(t, exitOK, code)
-	require.Contains(t, out, "0 applied, 27 pending")
+	require.Contains(t, out, "0 applied, 28 pending")
 
 	// DATABASE_URL stands in for the flag.
 	code, out, errOut = janitor(t, map[string]string{"DATABASE_URL": db.URL}, "migrate")
 	require.Equal(t, exitOK, code, errOut)
 	require.Contains(t, out, "applied 0001_baseline")
-	require.Contains(t, out, "27 migration(s) applied")
+	require.Contains(t, out, "28 migration(s) applied")
 
 	code, out, _ = janitor(t, nil, "migrate", "--database-url", db.URL)
 	require.Equal(t, exitOK, code)
@@ -44,7 +44,7 @@ func TestMigrateStatusVerify(t *testing.T) {
 
 	code, out, _ = janitor(t, nil, "status", "--database-url", db.URL)
 	require.Equal(t, exitOK, code)
-	require.Contains(t, out, "27 applied, 0 pending")
+	require.Contains(t, out, "28 applied, 0 pending")
 
 	code, out, _ = janitor(t, nil, "verify", "--database-url", db.URL)
 	require.Equal(t, exitOK, code)

@@ -159,7 +159,7 @@ func TestCleanupPlans(t *testing.T) {
 	}{
 		{"FinishedCompatSessions", cleanupFinishedCompatSessions, "compat_sessions", "compat_sessions_finished_at_idx", timeArgs},
 		{"FinishedOAuth2Sessions", cleanupFinishedOAuth2Sessions, "oauth2_sessions", "oauth2_sessions_finished_at_idx", timeArgs},
-		{"FinishedUserSessions", cleanupFinishedUserSessions, "user_sessions", "user_sessions_finished_at_idx", timeArgs},
+		{"FinishedUserSessions", cleanupFinishedUserSessions, "user_sessions", "masstore_user_sessions_finished_idx", timeArgs},
 		{"CompatSessionIPs", clearIPsQuery("compat_sessions", "compat_session_id"), "compat_sessions", "compat_sessions_inactive_ips_idx", timeArgs},
 		{"OAuth2SessionIPs", clearIPsQuery("oauth2_sessions", "oauth2_session_id"), "oauth2_sessions", "oauth2_sessions_inactive_ips_idx", timeArgs},
 		{"UserSessionIPs", clearIPsQuery("user_sessions", "user_session_id"), "user_sessions", "user_sessions_inactive_ips_idx", timeArgs},

@@ -200,7 +200,10 @@ func (r userSessions) ListAuthentications(ctx context.Context, sessionID ulid.UL
 // cleanupFinishedUserSessions examines finished sessions in (finished_at,
 // id) order and deletes those no compat or OAuth 2.0 session references.
 // Only those are locked: a replica that locked a skipped session would hide
-// it from another replica whose compat cleanup just freed it. OFFSET 0 keeps
+// it from another replica whose compat cleanup just freed it. The child
+// checks run on the candidates, before the lock, so that a blocked candidate
+// costs its entry in masstore_user_sessions_finished_idx (an index-only
+// read, migration 0028) and the child probes, and never a heap fetch. OFFSET 0 keeps
 // each child check an index probe per candidate: pulled up into an anti
 // join, the planner may hash the whole compat_sessions table every batch.
 // What else references a deleted session: its authentications (NO ACTION)
@@ -215,9 +218,10 @@ WITH candidates AS MATERIALIZED (
 	LIMIT $4
 ), deletable AS MATERIALIZED (
 	SELECT us.user_session_id AS id FROM user_sessions us
-	WHERE us.user_session_id = ANY (ARRAY(SELECT id FROM candidates))
-	  AND NOT EXISTS (SELECT 1 FROM compat_sessions cs WHERE cs.user_session_id = us.user_session_id OFFSET 0)
-	  AND NOT EXISTS (SELECT 1 FROM oauth2_sessions os WHERE os.user_session_id = us.user_session_id OFFSET 0)
+	WHERE us.user_session_id = ANY (ARRAY(
+		SELECT c.id FROM candidates c
+		WHERE NOT EXISTS (SELECT 1 FROM compat_sessions cs WHERE cs.user_session_id = c.id OFFSET 0)
+		  AND NOT EXISTS (SELECT 1 FROM oauth2_sessions os WHERE os.user_session_id = c.id OFFSET 0)))
 	FOR UPDATE OF us SKIP LOCKED
 ), deleted_authentications AS (
 	DELETE FROM user_session_authentications WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
