@@ -3,38 +3,28 @@ package main
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
-	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/lib/pq"
+
+	"github.com/masstore/masstore/internal/pgcluster"
 )
 
-// defaultSettings are the only settings the throwaway cluster changes from
-// PostgreSQL's defaults: durability off, as for any throwaway test cluster.
-// With fsync off a commit costs no disk flush, which flatters many small
-// transactions against one big one; --pg-setting fsync=on (and the others)
-// measures with durable commits.
-var defaultSettings = []string{"fsync=off", "synchronous_commit=off", "full_page_writes=off"}
-
 // cluster is the PostgreSQL the benchmark runs on: a throwaway cluster it
-// started, or a server it was pointed at.
+// started (pgcluster: PostgreSQL's defaults but for durability, off as for
+// any throwaway cluster; with fsync off a commit costs no disk flush, which
+// flatters many small transactions against one big one, so --pg-setting
+// fsync=on and the others measure durable commits), or a server it was
+// pointed at.
 type cluster struct {
 	adminURL string
 	admin    *sql.DB
-	dir      string   // throwaway cluster's directory; empty for a server we were given
-	stopCmd  []string // stops the throwaway cluster
-	// settings are the non-default settings of the throwaway cluster.
-	settings []string
+	// throwaway is the cluster the program started; nil for a server given.
+	throwaway *pgcluster.Cluster
 }
 
 // connectCluster connects to an existing server through adminURL, a role
@@ -62,63 +52,15 @@ func (c *cluster) connect(ctx context.Context) error {
 	return nil
 }
 
-// startCluster initdb's and starts a cluster in a temporary directory on a
-// private port, as the postgres user when we are root. The caller must call
-// stop, also on error paths.
+// startCluster starts a throwaway cluster with the extra settings. The
+// caller must call stop, also on error paths.
 func startCluster(ctx context.Context, extra []string, log io.Writer) (*cluster, error) {
-	bin, err := findBinaries()
+	pc, err := pgcluster.Start(ctx, "masstore-bench-", extra...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (or pass --database-url)", err)
 	}
-	prefix, pgUser, err := asPostgres()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "masstore-bench-")
-	if err != nil {
-		return nil, err
-	}
-	c := &cluster{dir: dir, settings: append(append([]string{}, defaultSettings...), extra...)}
-	if pgUser != nil {
-		uid, _ := strconv.Atoi(pgUser.Uid)
-		gid, _ := strconv.Atoi(pgUser.Gid)
-		if err := os.Chown(dir, uid, gid); err != nil {
-			c.stop()
-			return nil, err
-		}
-	}
-	data := filepath.Join(dir, "data")
-	run := func(args ...string) error {
-		if prefix != nil {
-			args = append(append([]string{}, prefix...), args...)
-		}
-		out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("%s: %w\n%s", strings.Join(args, " "), err, out)
-		}
-		return nil
-	}
-	fmt.Fprintf(log, "starting a throwaway PostgreSQL cluster in %s\n", dir)
-	if err := run(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"); err != nil {
-		c.stop()
-		return nil, err
-	}
-	port, err := freePort()
-	if err != nil {
-		c.stop()
-		return nil, err
-	}
-	opts := []string{"-p", strconv.Itoa(port), "-k", dir, "-c", "listen_addresses=127.0.0.1"}
-	for _, s := range c.settings {
-		opts = append(opts, "-c", s)
-	}
-	pgCtl := filepath.Join(bin, "pg_ctl")
-	c.stopCmd = append(append([]string{}, prefix...), pgCtl, "stop", "-m", "fast", "-D", data)
-	if err := run(pgCtl, "start", "-w", "-t", "60", "-D", data, "-l", c.logPath(), "-o", strings.Join(opts, " ")); err != nil {
-		c.stop()
-		return nil, err
-	}
-	c.adminURL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	fmt.Fprintf(log, "started a throwaway PostgreSQL cluster in %s\n", pc.Dir)
+	c := &cluster{adminURL: pc.URL, throwaway: pc}
 	if err := c.connect(ctx); err != nil {
 		c.stop()
 		return nil, err
@@ -127,7 +69,7 @@ func startCluster(ctx context.Context, extra []string, log io.Writer) (*cluster,
 }
 
 // logPath is the throwaway cluster's server log.
-func (c *cluster) logPath() string { return filepath.Join(c.dir, "server.log") }
+func (c *cluster) logPath() string { return c.throwaway.LogPath() }
 
 // stop closes the admin connection and stops and removes a throwaway
 // cluster. It is safe to call more than once.
@@ -136,22 +78,15 @@ func (c *cluster) stop() {
 		c.admin.Close()
 		c.admin = nil
 	}
-	if c.dir == "" {
-		return
+	if c.throwaway != nil {
+		c.throwaway.Stop()
 	}
-	if c.stopCmd != nil {
-		// Not the run's context: the cluster must stop also after SIGINT.
-		_ = exec.Command(c.stopCmd[0], c.stopCmd[1:]...).Run()
-		c.stopCmd = nil
-	}
-	os.RemoveAll(c.dir)
-	c.dir = ""
 }
 
 // local reports whether the server runs on this machine, so that its
 // processes' CPU time can be read.
 func (c *cluster) local() bool {
-	if c.dir != "" {
+	if c.throwaway != nil {
 		return true
 	}
 	u, err := url.Parse(c.adminURL)
@@ -209,51 +144,8 @@ func (c *cluster) nonDefaultSettings(ctx context.Context) ([]string, error) {
 	return out, rows.Err()
 }
 
-// findBinaries returns the directory holding initdb and pg_ctl: PATH first,
-// then Debian's /usr/lib/postgresql/<version>/bin.
-func findBinaries() (string, error) {
-	if p, err := exec.LookPath("initdb"); err == nil {
-		if _, err := exec.LookPath("pg_ctl"); err == nil {
-			return filepath.Dir(p), nil
-		}
-	}
-	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
-	if len(matches) > 0 {
-		return filepath.Dir(matches[len(matches)-1]), nil
-	}
-	return "", errors.New("initdb not found on PATH nor in /usr/lib/postgresql/*/bin (or pass --database-url)")
-}
-
-// asPostgres returns the prefix that runs a command as the postgres user
-// when we are root: PostgreSQL refuses to run as root.
-func asPostgres() ([]string, *user.User, error) {
-	if os.Geteuid() != 0 {
-		return nil, nil, nil
-	}
-	u, err := user.Lookup("postgres")
-	if err != nil {
-		return nil, nil, fmt.Errorf("running as root and no postgres user to run PostgreSQL as: %w", err)
-	}
-	return []string{"runuser", "-u", "postgres", "--"}, u, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // redact hides the password of a connection URL.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return "(connection string)"
-	}
-	return u.Redacted()
-}
+func redact(raw string) string { return pgcluster.Redact(raw) }
 
 // quote quotes an identifier.
 func quote(name string) string { return pq.QuoteIdentifier(name) }

@@ -80,20 +80,31 @@ func userOf(users int) string {
 
 // compatDataset: 2n compat sessions, every other one finished before the
 // horizon, each with one access token and one refresh token.
-func compatDataset(n int) dataset {
+func compatDataset(n int) dataset { return compatSessions(n, "f", "compat_%d") }
+
+// compatInOrderDataset is compatDataset with every session finished 15 days
+// after its creation, so that finish order is creation (heap, ID) order and a
+// batch's rows lie next to each other: the locality check of the flat scenario.
+func compatInOrderDataset(n int) dataset {
+	return compatSessions(n, "interval '15 days'", "compat_in_order_%d")
+}
+
+// compatSessions builds compatDataset, a stale session finishing at its
+// creation plus finish (SQL over rowsOf's columns).
+func compatSessions(n int, finish, nameFormat string) dataset {
 	total := 2 * n
 	users, insertUsers := usersOf(total)
 	session := ulidExpr("c", tagCompatSession, "i")
 	access := ulidExpr("c", tagCompatAccessToken, "i")
 	return dataset{
-		name: fmt.Sprintf("compat_%d", n),
+		name: fmt.Sprintf(nameFormat, n),
 		statements: []string{
 			insertUsers,
 			fmt.Sprintf(`INSERT INTO compat_sessions (compat_session_id, user_id, device_id, created_at, finished_at, last_active_at, last_active_ip)
 			SELECT %s, %s, 'DEVICE' || i, c,
-				CASE WHEN i %% 2 = 0 THEN c + f END,
-				CASE WHEN i %% 2 = 0 THEN c + f ELSE %s END, '192.0.2.1'
-			FROM %s`, session, userOf(users), recent, rowsOf(total)),
+				CASE WHEN i %% 2 = 0 THEN c + %[4]s END,
+				CASE WHEN i %% 2 = 0 THEN c + %[4]s ELSE %[3]s END, '192.0.2.1'
+			FROM %[5]s`, session, userOf(users), recent, finish, rowsOf(total)),
 			fmt.Sprintf(`INSERT INTO compat_access_tokens (compat_access_token_id, access_token, compat_session_id, created_at)
 			SELECT %s, 'mct_' || i, %s, c FROM %s`, access, session, rowsOf(total)),
 			fmt.Sprintf(`INSERT INTO compat_refresh_tokens (compat_refresh_token_id, compat_access_token_id, compat_session_id, refresh_token, created_at)

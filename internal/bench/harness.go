@@ -274,6 +274,11 @@ func (b *bench) measureOnce(ctx context.Context, ds dataset, v variant) (result,
 	// One connection, so that one server process does all the work and its
 	// CPU time can be read (on a local server: the throwaway cluster).
 	db.SetMaxOpenConns(1)
+	if v.setup != nil {
+		if err := v.setup(ctx, db); err != nil {
+			return result{}, fmt.Errorf("%s on %s: setup: %w", v.name, ds.name, err)
+		}
+	}
 	cpu := b.backendCPU(ctx, db)
 	load := loadAverage()
 	b.logf("run %-28s on %s (load %.1f) ...", v.name, ds.name, load)

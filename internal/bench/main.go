@@ -7,7 +7,7 @@
 // Without --database-url it starts a throwaway cluster from the installed
 // PostgreSQL binaries (as the postgres user when run as root) in a temporary
 // directory, on a private port, with PostgreSQL's default settings except
-// those of defaultSettings (and --pg-setting), and removes it at exit, also
+// durability (pgcluster.Durability) and --pg-setting, and removes it at exit, also
 // after an error or SIGINT. With --database-url the role must be able to
 // create databases (a superuser for the fastest loading and --auto-explain).
 //
@@ -28,6 +28,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -92,7 +93,7 @@ func parseConfig(args []string, stdout, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.autoExplain, "auto-explain", 0, "log the plan (EXPLAIN ANALYZE, BUFFERS) of every statement slower than this (diagnostic: slows every run)")
 	fs.StringVar(&cfg.serverLog, "server-log", "", "copy the throwaway cluster's log (with the --auto-explain plans) to this file at exit")
 	fs.IntVar(&cfg.repeat, "repeat", 1, "run each variant this many times (each on a fresh copy) and keep the median")
-	fs.BoolVar(&cfg.proposals, "proposals", true, "also run, through the engine, the browser-session statements BENCHMARKS.md proposes (variants fenced-* and fenced-nolock-*)")
+	fs.BoolVar(&cfg.proposals, "proposals", true, "also run the browser-session cleanup without masstore's index (variants *-mas-indexes) and as it was before it (earlier-*)")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the template databases (masstore_bench_tpl_*) for inspection; needs --database-url")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -105,8 +106,8 @@ func parseConfig(args []string, stdout, stderr io.Writer) (config, error) {
 		return cfg, err
 	}
 	for _, s := range splitList(*scenarios) {
-		if !contains(scenarioNames, s) {
-			return cfg, fmt.Errorf("unknown scenario %q (known: %s)", s, strings.Join(scenarioNames, ", "))
+		if known := slices.Concat(scenarioNames, optionalScenarios); !contains(known, s) {
+			return cfg, fmt.Errorf("unknown scenario %q (known: %s)", s, strings.Join(known, ", "))
 		}
 		cfg.scenarios = append(cfg.scenarios, s)
 	}
@@ -246,7 +247,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		return err
 	}
 	defer func() {
-		if cfg.serverLog != "" && c.dir != "" {
+		if cfg.serverLog != "" && c.throwaway != nil {
 			if data, rerr := os.ReadFile(c.logPath()); rerr == nil {
 				_ = os.WriteFile(cfg.serverLog, data, 0o644)
 			}
@@ -290,7 +291,7 @@ func printMachine(ctx context.Context, w io.Writer, c *cluster, cfg config) erro
 	fmt.Fprintf(w, "- machine: %d CPU(s), %s memory, %s %s/%s\n", runtime.NumCPU(), memTotal(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(w, "- library: %s\n", revision())
 	where := "a throwaway cluster"
-	if c.dir == "" {
+	if c.throwaway == nil {
 		where = "the server at " + redact(c.adminURL)
 	}
 	fmt.Fprintf(w, "- PostgreSQL %s, %s; non-default settings: %s\n", version, where, strings.Join(settings, ", "))

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/masstore/masstore/internal/pgcluster"
 )
 
 func TestParseSizes(t *testing.T) {
@@ -107,16 +109,16 @@ func TestTinyRun(t *testing.T) {
 		t.Skip("starts PostgreSQL")
 	}
 	args := []string{"--sizes", "compat=300,user-blocked=500,flat=100:300,ip=300",
-		"--scenario", "compat,user-blocked,flat,ip", "--compat-targets", "50ms"}
+		"--scenario", "compat,user-blocked,flat,flat-in-order,ip", "--compat-targets", "50ms"}
 	if u := os.Getenv("MASSTORE_TEST_DATABASE_URL"); u != "" {
 		args = append(args, "--database-url", u)
-	} else if _, err := findBinaries(); err != nil {
+	} else if _, err := pgcluster.FindBinaries(); err != nil {
 		t.Skip(err)
 	}
 	var out strings.Builder
 	require.NoError(t, run(context.Background(), args, &out, io.Discard))
 	for _, want := range []string{"single-statement-tuned", "common-1000", "masstore-adaptive-50ms",
-		"fenced-nolock-1000", "users_blocked_500", "compat_300", "queue_300", "### Goals"} {
+		"earlier-1000-mas-indexes", "masstore-1000-mas-indexes", "compat_in_order_300", "users_blocked_500", "compat_300", "queue_300", "### Goals"} {
 		require.Contains(t, out.String(), want)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -17,8 +18,13 @@ const (
 	boundMemoryMiB = 64
 )
 
-// scenarioNames are the scenarios, in the order they run.
+// scenarioNames are the scenarios run by default, in the order they run.
 var scenarioNames = []string{"compat", "user-blocked", "flat", "ip", "memory"}
+
+// optionalScenarios run only when named: flat-in-order is the flat scenario
+// on sessions finished in creation order (is the growth of the per-row cost
+// with the table's size a matter of locality?).
+var optionalScenarios = []string{"flat-in-order"}
 
 func (b *bench) runScenario(ctx context.Context, name string) error {
 	switch name {
@@ -27,13 +33,15 @@ func (b *bench) runScenario(ctx context.Context, name string) error {
 	case "user-blocked":
 		return b.userBlocked(ctx)
 	case "flat":
-		return b.flat(ctx)
+		return b.flat(ctx, name, compatDataset)
+	case "flat-in-order":
+		return b.flat(ctx, name, compatInOrderDataset)
 	case "ip":
 		return b.ip(ctx)
 	case "memory":
 		return b.memory(ctx)
 	}
-	return fmt.Errorf("unknown scenario %q (known: %s)", name, strings.Join(scenarioNames, ", "))
+	return fmt.Errorf("unknown scenario %q (known: %s)", name, strings.Join(slices.Concat(scenarioNames, optionalScenarios), ", "))
 }
 
 // masstoreVariants are masstore's fixed-size and adaptive variants of job.
@@ -92,9 +100,12 @@ func (b *bench) userBlocked(ctx context.Context) error {
 	blocked, clean := userSessionsDataset(n, true), userSessionsDataset(n, false)
 	vs := append([]variant{singleStatement(singleUserSessions, horizon)}, b.masstoreVariants(jobUserSessions, []time.Duration{b.cfg.target})...)
 	if b.cfg.proposals {
+		for _, v := range b.masstoreVariants(jobUserSessions, []time.Duration{b.cfg.target}) {
+			vs = append(vs, withoutAdditions(v))
+		}
 		vs = append(vs,
-			proposed("fenced", proposedUserSessionsFenced, 1000, 0), proposed("fenced", proposedUserSessionsFenced, 1000, b.cfg.target),
-			proposed("fenced-nolock", proposedUserSessionsNoLock, 1000, 0), proposed("fenced-nolock", proposedUserSessionsNoLock, 1000, b.cfg.target))
+			withoutAdditions(proposed("earlier", earlierUserSessions, 1000, 0)),
+			withoutAdditions(proposed("earlier", earlierUserSessions, 1000, b.cfg.target)))
 	}
 	rb, err := b.measureAll(ctx, blocked, vs)
 	if err != nil {
@@ -127,23 +138,26 @@ func (b *bench) userBlocked(ctx context.Context) error {
 	return nil
 }
 
-// flat: compat rows/s at a small and at a large number of candidates.
-func (b *bench) flat(ctx context.Context) error {
+// flat: compat rows/s at a small and at a large number of candidates, for
+// masstore and, as what the data costs PostgreSQL itself, the tuned single
+// statement. build makes the datasets: compatDataset, or
+// compatInOrderDataset for the locality check (scenario flat-in-order).
+func (b *bench) flat(ctx context.Context, scenario string, build func(int) dataset) error {
 	small, large := b.cfg.sizes.flatSmall, b.cfg.sizes.flatLarge
-	vs := b.masstoreVariants(jobCompat, []time.Duration{b.cfg.target})
-	dsSmall, dsLarge := compatDataset(small), compatDataset(large)
+	vs := append([]variant{singleStatementTuned(singleCompat, horizon, tunedSingle...)}, b.masstoreVariants(jobCompat, []time.Duration{b.cfg.target})...)
+	dsSmall, dsLarge := build(small), build(large)
 	rs, err := b.measureAll(ctx, dsSmall, vs)
 	if err != nil {
 		return err
 	}
-	if !b.needsLater("flat", small) {
+	if scenario != "flat" || !b.needsLater("flat", small) {
 		b.dropTemplate(ctx, dsSmall)
 	}
 	rl, err := b.measureAll(ctx, dsLarge, vs)
 	if err != nil {
 		return err
 	}
-	if !b.needsLater("flat", large) {
+	if scenario != "flat" || !b.needsLater("flat", large) {
 		b.dropTemplate(ctx, dsLarge)
 	}
 	var rows []result
@@ -151,12 +165,15 @@ func (b *bench) flat(ctx context.Context) error {
 		rs[i].ratio, rs[i].cpuRatio = rateRatio(rs[i], rs[i])
 		rl[i].ratio, rl[i].cpuRatio = rateRatio(rs[i], rl[i])
 		rows = append(rows, rs[i], rl[i])
-		g := ratioGoal(fmt.Sprintf("flat: %s rows/s at %d vs at %d candidates", vs[i].name, small, large), rl[i].ratio, rl[i].cpuRatio, boundFlat)
+		if !strings.HasPrefix(vs[i].name, "masstore") {
+			continue
+		}
+		g := ratioGoal(fmt.Sprintf("%s: %s rows/s at %d vs at %d candidates", scenario, vs[i].name, small, large), rl[i].ratio, rl[i].cpuRatio, boundFlat)
 		g.measured += fmt.Sprintf("; %.0f vs %.0f rows/s", rs[i].rate(), rl[i].rate())
 		b.goals = append(b.goals, g)
 	}
 	b.addSection(section{
-		title: fmt.Sprintf("flat: compat cleanup at %d and at %d candidates (each of 2× as many sessions)", small, large),
+		title: fmt.Sprintf("%s: compat cleanup at %d and at %d candidates (each of 2× as many sessions)", scenario, small, large),
 		note:  "ratio: rows/s at the small size / rows/s at this size (1.00 = flat)",
 		rows:  rows,
 	})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/masstore/masstore/cleanup"
 	"github.com/masstore/masstore/internal/ulidx"
+	"github.com/masstore/masstore/schema"
 	"github.com/masstore/masstore/storage"
 	"github.com/masstore/masstore/storage/postgres"
 )
@@ -19,7 +20,9 @@ import (
 // variant is one way of doing a job's work on a fresh copy of a dataset.
 type variant struct {
 	name string
-	run  func(ctx context.Context, db *sqlx.DB, url string) (outcome, error)
+	// setup, when set, prepares the copy before the clock starts.
+	setup func(ctx context.Context, db *sqlx.DB) error
+	run   func(ctx context.Context, db *sqlx.DB, url string) (outcome, error)
 }
 
 // outcome is what a variant did.
@@ -243,39 +246,12 @@ const (
 // queueHorizon is the single statement's $1 for the ULID-age queue job.
 func queueHorizon() string { return ulidx.UUID(ulidx.Horizon(horizon)) }
 
-// The browser-session cleanups proposed in BENCHMARKS.md, with the shape of
-// storage/postgres's. In the current statement the planner may turn the NOT
-// EXISTS into a hash anti join over the whole compat_sessions table, once
-// per batch (a batch of 1000 then costs a sequential scan of every child
-// session): OFFSET 0 keeps each NOT EXISTS a per-candidate index probe.
-// proposedUserSessionsNoLock also examines the candidates without locking
-// them, and locks (FOR UPDATE SKIP LOCKED) and deletes only those without a
-// child, so that blocked candidates are only read.
-const (
-	proposedUserSessionsFenced = `
-WITH candidates AS MATERIALIZED (
-	SELECT user_session_id AS id, finished_at AS t FROM user_sessions
-	WHERE finished_at IS NOT NULL AND finished_at < $1 AND (finished_at, user_session_id) > ($2, $3)
-	ORDER BY finished_at, user_session_id
-	LIMIT $4
-	FOR UPDATE SKIP LOCKED
-), deletable AS MATERIALIZED (
-	SELECT c.id FROM candidates c
-	WHERE NOT EXISTS (SELECT 1 FROM compat_sessions cs WHERE cs.user_session_id = c.id OFFSET 0)
-	  AND NOT EXISTS (SELECT 1 FROM oauth2_sessions os WHERE os.user_session_id = c.id OFFSET 0)
-), deleted_authentications AS (
-	DELETE FROM user_session_authentications WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
-), unlinked_device_grants AS (
-	UPDATE oauth2_device_code_grant SET user_session_id = NULL WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
-), deleted AS (
-	DELETE FROM user_sessions WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
-	RETURNING 1
-)
-SELECT (SELECT count(*) FROM candidates), (SELECT count(*) FROM deleted), last.t, last.id
-FROM (SELECT 1) AS one
-LEFT JOIN (SELECT t, id FROM candidates ORDER BY t DESC, id DESC LIMIT 1) AS last ON true`
-
-	proposedUserSessionsNoLock = `
+// earlierUserSessions is the browser-session cleanup as storage/postgres had
+// it before migration 0028: the candidates were found again through the
+// primary key and checked for children there, so a blocked candidate cost
+// a heap fetch more. Run on a copy without masstore's index (withoutAdditions),
+// it is the library of that time, for BENCHMARKS.md's "what it bought".
+const earlierUserSessions = `
 WITH candidates AS MATERIALIZED (
 	SELECT user_session_id AS id, finished_at AS t FROM user_sessions
 	WHERE finished_at IS NOT NULL AND finished_at < $1 AND (finished_at, user_session_id) > ($2, $3)
@@ -283,11 +259,10 @@ WITH candidates AS MATERIALIZED (
 	LIMIT $4
 ), deletable AS MATERIALIZED (
 	SELECT us.user_session_id AS id FROM user_sessions us
-	WHERE us.user_session_id = ANY (ARRAY(
-		SELECT c.id FROM candidates c
-		WHERE NOT EXISTS (SELECT 1 FROM compat_sessions cs WHERE cs.user_session_id = c.id OFFSET 0)
-		  AND NOT EXISTS (SELECT 1 FROM oauth2_sessions os WHERE os.user_session_id = c.id OFFSET 0)))
-	FOR UPDATE SKIP LOCKED
+	WHERE us.user_session_id = ANY (ARRAY(SELECT id FROM candidates))
+	  AND NOT EXISTS (SELECT 1 FROM compat_sessions cs WHERE cs.user_session_id = us.user_session_id OFFSET 0)
+	  AND NOT EXISTS (SELECT 1 FROM oauth2_sessions os WHERE os.user_session_id = us.user_session_id OFFSET 0)
+	FOR UPDATE OF us SKIP LOCKED
 ), deleted_authentications AS (
 	DELETE FROM user_session_authentications WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
 ), unlinked_device_grants AS (
@@ -299,9 +274,23 @@ WITH candidates AS MATERIALIZED (
 SELECT (SELECT count(*) FROM candidates), (SELECT count(*) FROM deleted), last.t, last.id
 FROM (SELECT 1) AS one
 LEFT JOIN (SELECT t, id FROM candidates ORDER BY t DESC, id DESC LIMIT 1) AS last ON true`
-)
 
-// proposed runs a proposed statement through the library's engine
+// withoutAdditions runs v on a copy without the indexes masstore adds to
+// MAS's schema (schema.Additions): what a database MAS migrated has.
+func withoutAdditions(v variant) variant {
+	v.name += "-mas-indexes"
+	v.setup = func(ctx context.Context, db *sqlx.DB) error {
+		for key := range schema.Additions().Indexes {
+			if _, err := db.ExecContext(ctx, "DROP INDEX "+quote(key[strings.Index(key, ".")+1:])); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return v
+}
+
+// proposed runs another statement through the library's engine
 // (cleanup.Run, so the same batch loop and adaptive sizing) in place of the
 // repository's. The statement has the shape of storage/postgres's
 // time-ordered cleanups: $1 the horizon, $2 and $3 the cursor, $4 the limit;
