@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -45,7 +44,7 @@ func (r repo) count(ctx context.Context, fn func(st *state) int) (int, error) {
 // at returns nil for a row that does not qualify.
 func byTime[V any](rows map[ulid.ULID]V, after storage.Cursor, before time.Time, limit int, at func(V) *time.Time) []candidate {
 	horizon := storage.Horizon(before)
-	var out []candidate
+	first := firstCandidates{limit: limit}
 	for id, v := range rows {
 		t := at(v)
 		if t == nil || !t.Before(horizon) {
@@ -54,15 +53,9 @@ func byTime[V any](rows map[ulid.ULID]V, after storage.Cursor, before time.Time,
 		if t.Before(after.Time) || (t.Equal(after.Time) && id.Compare(after.ID) <= 0) {
 			continue
 		}
-		out = append(out, candidate{at: *t, id: id})
+		first.offer(candidate{at: *t, id: id})
 	}
-	slices.SortFunc(out, func(a, b candidate) int {
-		if c := a.at.Compare(b.at); c != 0 {
-			return c
-		}
-		return a.id.Compare(b.id)
-	})
-	return out[:min(limit, len(out))]
+	return first.sorted()
 }
 
 // byAge returns the candidates of a ULID-age cleanup: rows created (by their
@@ -78,14 +71,13 @@ func byAge[V any](rows map[ulid.ULID]V, after storage.Cursor, before time.Time, 
 // byID returns the rows for which ok holds with an ID strictly after the
 // cursor's, the first limit of them by ID.
 func byID[V any](rows map[ulid.ULID]V, after storage.Cursor, limit int, ok func(ulid.ULID, V) bool) []candidate {
-	var out []candidate
+	first := firstCandidates{limit: limit}
 	for id, v := range rows {
 		if id.Compare(after.ID) > 0 && ok(id, v) {
-			out = append(out, candidate{id: id})
+			first.offer(candidate{id: id})
 		}
 	}
-	slices.SortFunc(out, func(a, b candidate) int { return a.id.Compare(b.id) })
-	return out[:min(limit, len(out))]
+	return first.sorted()
 }
 
 // batch reports a cleanup that examined cands and affected that many rows.

@@ -288,25 +288,12 @@ func (r compatSessions) CleanupFinished(ctx context.Context, after storage.Curso
 		if len(cands) == 0 {
 			return batch(cands, 0, after), nil
 		}
-		doomed := idSet{}
-		for _, c := range cands {
-			doomed[c.id] = true
-		}
-		rows := map[string][]ulid.ULID{tCompatSessions: ids(cands)}
-		for id, t := range st.compatAccess.rows {
-			if doomed[t.SessionID] {
-				rows[tCompatAccessTokens] = append(rows[tCompatAccessTokens], id)
-			}
-		}
-		for id, t := range st.compatRefresh.rows {
-			if doomed[t.SessionID] {
-				rows[tCompatRefreshTokens] = append(rows[tCompatRefreshTokens], id)
-			}
-		}
-		for id, l := range st.compatSSOLogins.rows {
-			if doomed[l.SessionID] {
-				rows[tCompatSSOLogins] = append(rows[tCompatSSOLogins], id)
-			}
+		doomed := ids(cands)
+		rows := map[string][]ulid.ULID{
+			tCompatSessions:      doomed,
+			tCompatAccessTokens:  st.compatAccess.referencing(fkCompatAccessSession, doomed...),
+			tCompatRefreshTokens: st.compatRefresh.referencing(fkCompatRefreshSession, doomed...),
+			tCompatSSOLogins:     st.compatSSOLogins.referencing(fkSSOLoginCompatSession, doomed...),
 		}
 		if err := st.deleteRows(rows); err != nil {
 			return storage.Batch{}, err

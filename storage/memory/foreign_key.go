@@ -3,6 +3,8 @@ package memory
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/oklog/ulid/v2"
 
@@ -33,6 +35,9 @@ type foreignKey struct {
 	child  string
 	parent string
 	action fkAction
+	// index declares the key on the child table of st, which then keeps a
+	// reverse index of it (newState calls it).
+	index func(st *state)
 	// apply visits the child rows referencing a row of parents: with setNull
 	// it nulls the reference; otherwise it returns those rows' IDs.
 	apply func(st *state, parents idSet) []ulid.ULID
@@ -41,14 +46,12 @@ type foreignKey struct {
 // fk declares the foreign key name from the column ref points at in the rows
 // of child (which tbl selects) to parent.
 func fk[K comparable, V any](name, child, parent string, action fkAction, tbl func(*state) *table[K, V], ref func(*V) *ulid.ULID) foreignKey {
+	index := func(st *state) {
+		tbl(st).references(name, func(v V) ulid.ULID { return *ref(&v) })
+	}
 	apply := func(st *state, parents idSet) []ulid.ULID {
 		t := tbl(st)
-		var hits []K
-		for k, v := range t.rows {
-			if p := *ref(&v); !p.IsZero() && parents[p] {
-				hits = append(hits, k)
-			}
-		}
+		hits := t.referencing(name, slices.Collect(maps.Keys(parents))...)
 		var ids []ulid.ULID
 		for _, k := range hits {
 			v := t.rows[k]
@@ -66,45 +69,61 @@ func fk[K comparable, V any](name, child, parent string, action fkAction, tbl fu
 		}
 		return ids
 	}
-	return foreignKey{name: name, child: child, parent: parent, action: action, apply: apply}
+	return foreignKey{name: name, child: child, parent: parent, action: action, index: index, apply: apply}
 }
+
+// The foreign keys the operations follow from a parent row to its children
+// (through table.referencing), by name.
+const (
+	fkAuthUserSession        = "user_session_authentications_user_session_id_fkey"
+	fkCompatUserSession      = "compat_sessions_user_session_id_fkey"
+	fkSSOLoginCompatSession  = "compat_sso_logins_compat_session_id_fkey"
+	fkCompatAccessSession    = "compat_access_tokens_compat_session_id_fkey"
+	fkCompatRefreshSession   = "compat_refresh_tokens_compat_session_id_fkey"
+	fkOAuth2UserSession      = "oauth2_sessions_user_session_id_fkey"
+	fkOAuth2TokenSession     = "oauth2_access_tokens_oauth2_session_id_fkey" // both token tables' (sic)
+	fkAuthGrantSession       = "tbl_oauth2_session_fkey"
+	fkDeviceGrantUserSession = "oauth2_device_code_grant_user_session_id_fkey"
+	fkUpstreamSessionLink    = "upstream_oauth_authorization_sessions_link_fkey"
+	fkJobStartedBy           = "queue_jobs_started_by_fkey"
+)
 
 // foreignKeys are the foreign keys into every table something deletes from
 // (users, user_emails, user_passwords, providers and clients are never
 // deleted), with their ON DELETE actions as in constraints.tsv.
 var foreignKeys = []foreignKey{
-	fk("user_session_authentications_user_session_id_fkey", tAuthentications, tUserSessions, noAction,
+	fk(fkAuthUserSession, tAuthentications, tUserSessions, noAction,
 		func(st *state) *table[ulid.ULID, storage.Authentication] { return st.authentications },
 		func(v *storage.Authentication) *ulid.ULID { return &v.UserSessionID }),
 	fk("user_session_authentications_upstream_oauth_authorization__fkey", tAuthentications, tUpstreamSessions, setNull,
 		func(st *state) *table[ulid.ULID, storage.Authentication] { return st.authentications },
 		func(v *storage.Authentication) *ulid.ULID { return &v.UpstreamSessionID }),
-	fk("compat_sessions_user_session_id_fkey", tCompatSessions, tUserSessions, noAction,
+	fk(fkCompatUserSession, tCompatSessions, tUserSessions, noAction,
 		func(st *state) *table[ulid.ULID, storage.CompatSession] { return st.compatSessions },
 		func(v *storage.CompatSession) *ulid.ULID { return &v.UserSessionID }),
-	fk("compat_sso_logins_compat_session_id_fkey", tCompatSSOLogins, tCompatSessions, setNull,
+	fk(fkSSOLoginCompatSession, tCompatSSOLogins, tCompatSessions, setNull,
 		func(st *state) *table[ulid.ULID, storage.CompatSSOLogin] { return st.compatSSOLogins },
 		func(v *storage.CompatSSOLogin) *ulid.ULID { return &v.SessionID }),
 	fk("compat_sso_logins_user_session_id_fkey", tCompatSSOLogins, tUserSessions, cascade,
 		func(st *state) *table[ulid.ULID, storage.CompatSSOLogin] { return st.compatSSOLogins },
 		func(v *storage.CompatSSOLogin) *ulid.ULID { return &v.UserSessionID }),
-	fk("compat_access_tokens_compat_session_id_fkey", tCompatAccessTokens, tCompatSessions, noAction,
+	fk(fkCompatAccessSession, tCompatAccessTokens, tCompatSessions, noAction,
 		func(st *state) *table[ulid.ULID, storage.CompatAccessToken] { return st.compatAccess },
 		func(v *storage.CompatAccessToken) *ulid.ULID { return &v.SessionID }),
 	fk("compat_refresh_tokens_compat_access_token_id_fkey", tCompatRefreshTokens, tCompatAccessTokens, noAction,
 		func(st *state) *table[ulid.ULID, storage.CompatRefreshToken] { return st.compatRefresh },
 		func(v *storage.CompatRefreshToken) *ulid.ULID { return &v.AccessTokenID }),
-	fk("compat_refresh_tokens_compat_session_id_fkey", tCompatRefreshTokens, tCompatSessions, noAction,
+	fk(fkCompatRefreshSession, tCompatRefreshTokens, tCompatSessions, noAction,
 		func(st *state) *table[ulid.ULID, storage.CompatRefreshToken] { return st.compatRefresh },
 		func(v *storage.CompatRefreshToken) *ulid.ULID { return &v.SessionID }),
-	fk("oauth2_sessions_user_session_id_fkey", tOAuth2Sessions, tUserSessions, noAction,
+	fk(fkOAuth2UserSession, tOAuth2Sessions, tUserSessions, noAction,
 		func(st *state) *table[ulid.ULID, storage.OAuth2Session] { return st.oauth2Sessions },
 		func(v *storage.OAuth2Session) *ulid.ULID { return &v.UserSessionID }),
-	fk("oauth2_access_tokens_oauth2_session_id_fkey", tOAuth2AccessTokens, tOAuth2Sessions, noAction,
+	fk(fkOAuth2TokenSession, tOAuth2AccessTokens, tOAuth2Sessions, noAction,
 		func(st *state) *table[ulid.ULID, storage.OAuth2AccessToken] { return st.oauth2Access },
 		func(v *storage.OAuth2AccessToken) *ulid.ULID { return &v.SessionID }),
 	// MAS names this one like the access tokens' (sic).
-	fk("oauth2_access_tokens_oauth2_session_id_fkey", tOAuth2RefreshTokens, tOAuth2Sessions, noAction,
+	fk(fkOAuth2TokenSession, tOAuth2RefreshTokens, tOAuth2Sessions, noAction,
 		func(st *state) *table[ulid.ULID, storage.OAuth2RefreshToken] { return st.oauth2Refresh },
 		func(v *storage.OAuth2RefreshToken) *ulid.ULID { return &v.SessionID }),
 	fk("oauth2_refresh_tokens_next_oauth2_refresh_token_id_fkey", tOAuth2RefreshTokens, tOAuth2RefreshTokens, setNull,
@@ -116,16 +135,16 @@ var foreignKeys = []foreignKey{
 	fk("oauth2_authorization_grants_user_session_id_fkey", tAuthorizationGrants, tUserSessions, setNull,
 		func(st *state) *table[ulid.ULID, storage.OAuth2AuthorizationGrant] { return st.authGrants },
 		func(v *storage.OAuth2AuthorizationGrant) *ulid.ULID { return &v.UserSessionID }),
-	fk("tbl_oauth2_session_fkey", tAuthorizationGrants, tOAuth2Sessions, noAction,
+	fk(fkAuthGrantSession, tAuthorizationGrants, tOAuth2Sessions, noAction,
 		func(st *state) *table[ulid.ULID, storage.OAuth2AuthorizationGrant] { return st.authGrants },
 		func(v *storage.OAuth2AuthorizationGrant) *ulid.ULID { return &v.SessionID }),
 	fk("oauth2_device_code_grant_oauth2_session_id_fkey", tDeviceCodeGrants, tOAuth2Sessions, cascade,
 		func(st *state) *table[ulid.ULID, storage.OAuth2DeviceCodeGrant] { return st.deviceGrants },
 		func(v *storage.OAuth2DeviceCodeGrant) *ulid.ULID { return &v.SessionID }),
-	fk("oauth2_device_code_grant_user_session_id_fkey", tDeviceCodeGrants, tUserSessions, noAction,
+	fk(fkDeviceGrantUserSession, tDeviceCodeGrants, tUserSessions, noAction,
 		func(st *state) *table[ulid.ULID, storage.OAuth2DeviceCodeGrant] { return st.deviceGrants },
 		func(v *storage.OAuth2DeviceCodeGrant) *ulid.ULID { return &v.UserSessionID }),
-	fk("upstream_oauth_authorization_sessions_link_fkey", tUpstreamSessions, tUpstreamLinks, noAction,
+	fk(fkUpstreamSessionLink, tUpstreamSessions, tUpstreamLinks, noAction,
 		func(st *state) *table[ulid.ULID, storage.UpstreamOAuthSession] { return st.upstreamSessions },
 		func(v *storage.UpstreamOAuthSession) *ulid.ULID { return &v.LinkID }),
 	fk("upstream_oauth_authorization_sessions_user_session_id_fkey", tUpstreamSessions, tUserSessions, setNull,
@@ -152,7 +171,7 @@ var foreignKeys = []foreignKey{
 	fk("queue_jobs_next_attempt_id_fkey", tQueueJobs, tQueueJobs, setNull,
 		func(st *state) *table[ulid.ULID, storage.Job] { return st.jobs },
 		func(v *storage.Job) *ulid.ULID { return &v.NextAttemptID }),
-	fk("queue_jobs_started_by_fkey", tQueueJobs, tQueueWorkers, noAction,
+	fk(fkJobStartedBy, tQueueJobs, tQueueWorkers, noAction,
 		func(st *state) *table[ulid.ULID, storage.Job] { return st.jobs },
 		func(v *storage.Job) *ulid.ULID { return &v.StartedBy }),
 	fk("queue_schedules_last_scheduled_job_id_fkey", tQueueSchedules, tQueueJobs, setNull,

@@ -42,6 +42,7 @@ func TestDeleteRows(t *testing.T) {
 		})
 		require.ErrorIs(t, err, errForeignKey)
 		require.ErrorContains(t, err, "compat_sessions_user_session_id_fkey")
+		requireIndexesMatchRows(t, s.st)
 
 		for _, id := range []ulid.ULID{browser.ID, other.ID} {
 			_, err = s.UserSessions().Lookup(ctx, id)

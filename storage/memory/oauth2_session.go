@@ -141,26 +141,13 @@ func (r oauth2Sessions) CleanupFinished(ctx context.Context, after storage.Curso
 		if len(cands) == 0 {
 			return batch(cands, 0, after), nil
 		}
-		doomed := idSet{}
-		for _, c := range cands {
-			doomed[c.id] = true
-		}
 		// Device-code grants go by CASCADE; the rest is NO ACTION.
-		rows := map[string][]ulid.ULID{tOAuth2Sessions: ids(cands)}
-		for id, t := range st.oauth2Access.rows {
-			if doomed[t.SessionID] {
-				rows[tOAuth2AccessTokens] = append(rows[tOAuth2AccessTokens], id)
-			}
-		}
-		for id, t := range st.oauth2Refresh.rows {
-			if doomed[t.SessionID] {
-				rows[tOAuth2RefreshTokens] = append(rows[tOAuth2RefreshTokens], id)
-			}
-		}
-		for id, g := range st.authGrants.rows {
-			if doomed[g.SessionID] {
-				rows[tAuthorizationGrants] = append(rows[tAuthorizationGrants], id)
-			}
+		doomed := ids(cands)
+		rows := map[string][]ulid.ULID{
+			tOAuth2Sessions:      doomed,
+			tOAuth2AccessTokens:  st.oauth2Access.referencing(fkOAuth2TokenSession, doomed...),
+			tOAuth2RefreshTokens: st.oauth2Refresh.referencing(fkOAuth2TokenSession, doomed...),
+			tAuthorizationGrants: st.authGrants.referencing(fkAuthGrantSession, doomed...),
 		}
 		if err := st.deleteRows(rows); err != nil {
 			return storage.Batch{}, err

@@ -50,8 +50,8 @@ func (r queue) ShutdownWorker(ctx context.Context, clock storage.Clock, worker *
 			return storage.ErrAlreadyFinished
 		}
 		w.ShutdownAt = timeRef(now)
-		for id, j := range st.jobs.rows {
-			if j.StartedBy == w.ID && j.Status == storage.JobRunning {
+		for _, id := range st.jobs.referencing(fkJobStartedBy, w.ID) {
+			if j := st.jobs.rows[id]; j.Status == storage.JobRunning {
 				j.Status = storage.JobLost
 				if err := st.jobs.update(id, j); err != nil {
 					return err
@@ -383,13 +383,9 @@ func (r queue) CleanupWorkers(ctx context.Context, after storage.Cursor, before 
 		if len(cands) == 0 {
 			return batch(cands, 0, after), nil
 		}
-		runners := idSet{}
-		for _, j := range st.jobs.rows {
-			runners[j.StartedBy] = true
-		}
 		var del []ulid.ULID
 		for _, c := range cands {
-			if !runners[c.id] {
+			if !st.jobs.referenced(fkJobStartedBy, c.id) {
 				del = append(del, c.id)
 			}
 		}

@@ -160,5 +160,8 @@ func newState() *state {
 		tQueueWorkers:             st.workers.remove,
 		tQueueJobs:                st.jobs.remove,
 	}
+	for _, k := range foreignKeys {
+		k.index(st)
+	}
 	return st
 }

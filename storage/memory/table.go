@@ -39,6 +39,7 @@ type table[K comparable, V any] struct {
 	j     *journal
 	rows  map[K]V
 	uniqs []*uniqueIndex[K, V]
+	refs  []*refIndex[K, V] // the reverse indexes of its foreign keys
 }
 
 // uniqueIndex is a unique constraint: key returns the row's value for it, and
@@ -139,13 +140,17 @@ func (t *table[K, V]) record(k K) {
 	t.j.undo = append(t.j.undo, func() { t.set(k, old, had) })
 }
 
-// set makes row k be v (present) or absent, keeping the unique indexes right.
+// set makes row k be v (present) or absent, keeping the unique and reverse
+// indexes right. It is the only place that changes rows or indexes.
 func (t *table[K, V]) set(k K, v V, present bool) {
 	if old, had := t.rows[k]; had {
 		for _, u := range t.uniqs {
 			if key, ok := u.key(old); ok && u.m[key] == k {
 				delete(u.m, key)
 			}
+		}
+		for _, x := range t.refs {
+			x.drop(k, old)
 		}
 		delete(t.rows, k)
 	}
@@ -157,6 +162,9 @@ func (t *table[K, V]) set(k K, v V, present bool) {
 		if key, ok := u.key(v); ok {
 			u.m[key] = k
 		}
+	}
+	for _, x := range t.refs {
+		x.add(k, v)
 	}
 }
 

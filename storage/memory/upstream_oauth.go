@@ -287,15 +287,10 @@ func (r upstreamOAuth) CleanupOrphanedLinks(ctx context.Context, after storage.C
 		if len(cands) == 0 {
 			return batch(cands, 0, after), nil
 		}
-		doomed := idSet{}
-		for _, c := range cands {
-			doomed[c.id] = true
-		}
-		rows := map[string][]ulid.ULID{tUpstreamLinks: ids(cands)}
-		for id, s := range st.upstreamSessions.rows {
-			if doomed[s.LinkID] {
-				rows[tUpstreamSessions] = append(rows[tUpstreamSessions], id)
-			}
+		doomed := ids(cands)
+		rows := map[string][]ulid.ULID{
+			tUpstreamLinks:    doomed,
+			tUpstreamSessions: st.upstreamSessions.referencing(fkUpstreamSessionLink, doomed...),
 		}
 		if err := st.deleteRows(rows); err != nil {
 			return storage.Batch{}, err

@@ -175,37 +175,22 @@ func (r userSessions) CleanupFinished(ctx context.Context, after storage.Cursor,
 		if len(cands) == 0 {
 			return batch(cands, 0, after), nil
 		}
-		children := idSet{}
-		for _, c := range st.compatSessions.rows {
-			children[c.UserSessionID] = true
-		}
-		for _, o := range st.oauth2Sessions.rows {
-			children[o.UserSessionID] = true
-		}
-		doomed := idSet{}
 		var del []ulid.ULID
 		for _, c := range cands {
-			if !children[c.id] {
-				doomed[c.id] = true
+			if !st.compatSessions.referenced(fkCompatUserSession, c.id) && !st.oauth2Sessions.referenced(fkOAuth2UserSession, c.id) {
 				del = append(del, c.id)
 			}
 		}
 		if len(del) == 0 {
 			return batch(cands, 0, after), nil
 		}
-		var auths []ulid.ULID
-		for id, a := range st.authentications.rows {
-			if doomed[a.UserSessionID] {
-				auths = append(auths, id)
-			}
-		}
+		auths := st.authentications.referencing(fkAuthUserSession, del...)
 		// The device-code grants' reference is NO ACTION: unlink them first.
-		for id, g := range st.deviceGrants.rows {
-			if doomed[g.UserSessionID] {
-				g.UserSessionID = ulid.ULID{}
-				if err := st.deviceGrants.update(id, g); err != nil {
-					return storage.Batch{}, err
-				}
+		for _, id := range st.deviceGrants.referencing(fkDeviceGrantUserSession, del...) {
+			g := st.deviceGrants.rows[id]
+			g.UserSessionID = ulid.ULID{}
+			if err := st.deviceGrants.update(id, g); err != nil {
+				return storage.Batch{}, err
 			}
 		}
 		if err := st.deleteRows(map[string][]ulid.ULID{tUserSessions: del, tAuthentications: auths}); err != nil {
