@@ -26,17 +26,23 @@ func (x *refIndex[K, V]) add(k K, v V) {
 	if p.IsZero() {
 		return
 	}
-	if x.m[p] == nil {
-		x.m[p] = set[K]{}
+	s, ok := x.m[p]
+	if !ok {
+		s = set[K]{}
+		x.m[p] = s
 	}
-	x.m[p][k] = struct{}{}
+	s[k] = struct{}{}
 }
 
 // drop unindexes row k, whose value was v.
 func (x *refIndex[K, V]) drop(k K, v V) {
 	p := x.ref(v)
-	delete(x.m[p], k)
-	if len(x.m[p]) == 0 {
+	if p.IsZero() {
+		return
+	}
+	s := x.m[p]
+	delete(s, k)
+	if len(s) == 0 {
 		delete(x.m, p)
 	}
 }
