@@ -24,7 +24,8 @@ type firstCandidates struct {
 }
 
 // Len, Less, Swap, Push and Pop make firstCandidates a heap.Interface
-// whose root is its greatest candidate.
+// whose root is its greatest candidate (Push and Pop go unused: the heap
+// never grows or shrinks once built).
 func (f *firstCandidates) Len() int { return len(f.h) }
 
 // Less orders the heap greatest first.
@@ -43,11 +44,15 @@ func (f *firstCandidates) Pop() any {
 	return c
 }
 
-// offer keeps c if it is among the first limit offered so far.
+// offer keeps c if it is among the first limit offered so far. Until limit
+// are kept it only appends; the heap is built when the limit is reached.
 func (f *firstCandidates) offer(c candidate) {
 	switch {
 	case len(f.h) < f.limit:
-		heap.Push(f, c)
+		f.h = append(f.h, c)
+		if len(f.h) == f.limit {
+			heap.Init(f)
+		}
 	case len(f.h) > 0 && compareCandidates(c, f.h[0]) < 0:
 		f.h[0] = c
 		heap.Fix(f, 0)
