@@ -198,4 +198,24 @@ func TestCleanupPlans(t *testing.T) {
 			require.True(t, usesIndex, "%s not used:\n%s", c.index, out)
 		})
 	}
+
+	t.Run("FinishedUserSessionsNeedNoSort", func(t *testing.T) {
+		// Migration 0028's index gives the candidates in (finished_at, id)
+		// order: a blocked candidate costs an index entry, never a sort.
+		var out []byte
+		require.NoError(t, db.QueryRowx(`EXPLAIN (FORMAT JSON) `+cleanupFinishedUserSessions, timeArgs...).Scan(&out))
+		var plans []struct {
+			Plan planNode `json:"Plan"`
+		}
+		require.NoError(t, json.Unmarshal(out, &plans))
+		plans[0].Plan.walk(func(n planNode) {
+			if n.NodeType != "Sort" && n.NodeType != "Incremental Sort" {
+				return
+			}
+			for _, child := range n.Plans {
+				// Only the batch's last row is found by sorting the candidates.
+				require.Equal(t, "CTE Scan", child.NodeType, "%s over %s %s:\n%s", n.NodeType, child.NodeType, child.IndexName, out)
+			}
+		})
+	})
 }
