@@ -35,6 +35,10 @@ const (
 	tagCompatRefreshToken
 	tagUserSession
 	tagQueueJob
+	tagOAuth2Client
+	tagOAuth2Session
+	tagOAuth2AccessToken
+	tagOAuth2RefreshToken
 )
 
 // dataset is one database to benchmark on, built once as a template.
@@ -111,6 +115,36 @@ func compatSessions(n int, finish, nameFormat string) dataset {
 			SELECT %s, %s, %s, 'mcr_' || i, c FROM %s`, ulidExpr("c", tagCompatRefreshToken, "i"), access, session, rowsOf(total)),
 		},
 		pending: `SELECT count(*) FROM compat_sessions WHERE finished_at < $1`,
+		arg:     horizon,
+	}
+}
+
+// oauth2Dataset: 2n OAuth 2.0 sessions of one client, every other one
+// finished before the horizon, each with one access token and one refresh
+// token; finish times as compatDataset's.
+func oauth2Dataset(n int) dataset {
+	total := 2 * n
+	users, insertUsers := usersOf(total)
+	client := ulidExpr(baseTime, tagOAuth2Client, "1")
+	session := ulidExpr("c", tagOAuth2Session, "i")
+	access := ulidExpr("c", tagOAuth2AccessToken, "i")
+	return dataset{
+		name: fmt.Sprintf("oauth2_%d", n),
+		statements: []string{
+			insertUsers,
+			fmt.Sprintf(`INSERT INTO oauth2_clients (oauth2_client_id, grant_type_authorization_code, grant_type_refresh_token)
+			VALUES (%s, true, true)`, client),
+			fmt.Sprintf(`INSERT INTO oauth2_sessions (oauth2_session_id, user_id, oauth2_client_id, scope_list, created_at, finished_at, last_active_at, last_active_ip)
+			SELECT %[1]s, %[2]s, %[3]s, '{openid}', c,
+				CASE WHEN i %% 2 = 0 THEN c + f END,
+				CASE WHEN i %% 2 = 0 THEN c + f ELSE %[4]s END, '192.0.2.1'
+			FROM %[5]s`, session, userOf(users), client, recent, rowsOf(total)),
+			fmt.Sprintf(`INSERT INTO oauth2_access_tokens (oauth2_access_token_id, oauth2_session_id, access_token, created_at)
+			SELECT %s, %s, 'mat_' || i, c FROM %s`, access, session, rowsOf(total)),
+			fmt.Sprintf(`INSERT INTO oauth2_refresh_tokens (oauth2_refresh_token_id, oauth2_session_id, oauth2_access_token_id, refresh_token, created_at)
+			SELECT %s, %s, %s, 'mar_' || i, c FROM %s`, ulidExpr("c", tagOAuth2RefreshToken, "i"), session, access, rowsOf(total)),
+		},
+		pending: `SELECT count(*) FROM oauth2_sessions WHERE finished_at < $1`,
 		arg:     horizon,
 	}
 }

@@ -83,7 +83,7 @@ func parseConfig(args []string, stdout, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.databaseURL, "database-url", "", "a server to run on, as a role that can create databases (default: a throwaway cluster)")
-	sizeSpec := fs.String("sizes", "default", "default, full (the issue's reference sizes), and/or overrides: compat=N,user-blocked=N,flat=SMALL:LARGE,ip=N")
+	sizeSpec := fs.String("sizes", "default", "default, full (the issue's reference sizes), and/or overrides: compat=N (also oauth2),user-blocked=N,flat=SMALL:LARGE,ip=N")
 	scenarios := fs.String("scenario", strings.Join(scenarioNames, ","), "the scenarios to run, comma-separated")
 	fs.DurationVar(&cfg.target, "target", 100*time.Millisecond, "TargetBatchDuration of the adaptive masstore variant of every scenario")
 	compatTargets := fs.String("compat-targets", "50ms,250ms", "more adaptive targets tried in the compat scenario (comma-separated, may be empty)")
@@ -93,7 +93,7 @@ func parseConfig(args []string, stdout, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.autoExplain, "auto-explain", 0, "log the plan (EXPLAIN ANALYZE, BUFFERS) of every statement slower than this (diagnostic: slows every run)")
 	fs.StringVar(&cfg.serverLog, "server-log", "", "copy the throwaway cluster's log (with the --auto-explain plans) to this file at exit")
 	fs.IntVar(&cfg.repeat, "repeat", 1, "run each variant this many times (each on a fresh copy) and keep the median")
-	fs.BoolVar(&cfg.proposals, "proposals", true, "also run the browser-session cleanup without masstore's index (variants *-mas-indexes) and as it was before it (earlier-*)")
+	fs.BoolVar(&cfg.proposals, "proposals", true, "also run the browser-session cleanup without masstore's index (variants *-mas-indexes), and it, IP clearing and queue jobs as they were before (earlier-*)")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the template databases (masstore_bench_tpl_*) for inspection; needs --database-url")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err

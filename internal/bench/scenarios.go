@@ -19,7 +19,7 @@ const (
 )
 
 // scenarioNames are the scenarios run by default, in the order they run.
-var scenarioNames = []string{"compat", "user-blocked", "flat", "ip", "memory"}
+var scenarioNames = []string{"compat", "oauth2", "user-blocked", "flat", "ip", "memory"}
 
 // optionalScenarios run only when named: flat-in-order is the flat scenario
 // on sessions finished in creation order (is the growth of the per-row cost
@@ -30,6 +30,8 @@ func (b *bench) runScenario(ctx context.Context, name string) error {
 	switch name {
 	case "compat":
 		return b.compat(ctx)
+	case "oauth2":
+		return b.oauth2(ctx)
 	case "user-blocked":
 		return b.userBlocked(ctx)
 	case "flat":
@@ -56,9 +58,24 @@ func (b *bench) masstoreVariants(job string, targets []time.Duration) []variant 
 // compat: delete N finished compat sessions with their tokens, out of 2N.
 func (b *bench) compat(ctx context.Context) error {
 	n := b.cfg.sizes.compat
-	ds := compatDataset(n)
 	vs := append([]variant{singleStatement(singleCompat, horizon), singleStatementTuned(singleCompat, horizon, tunedSingle...), commonCompat(1000)},
 		b.masstoreVariants(jobCompat, append([]time.Duration{b.cfg.target}, b.cfg.compatTargets...))...)
+	return b.finishedSessions(ctx, "compat", compatDataset(n), vs,
+		fmt.Sprintf("compat: %d finished compat sessions (each with an access and a refresh token) of %d", n, 2*n))
+}
+
+// oauth2: the same for OAuth 2.0 sessions, at the compat size.
+func (b *bench) oauth2(ctx context.Context) error {
+	n := b.cfg.sizes.compat
+	vs := append([]variant{singleStatement(singleOAuth2, horizon), singleStatementTuned(singleOAuth2, horizon, tunedSingle...)},
+		b.masstoreVariants(jobOAuth2, []time.Duration{b.cfg.target})...)
+	return b.finishedSessions(ctx, "oauth2", oauth2Dataset(n), vs,
+		fmt.Sprintf("oauth2: %d finished OAuth 2.0 sessions (each with an access and a refresh token) of %d", n, 2*n))
+}
+
+// finishedSessions runs a finished-session job's variants, the first two
+// being its single statements, and compares each with the faster of them.
+func (b *bench) finishedSessions(ctx context.Context, scenario string, ds dataset, vs []variant, title string) error {
 	rs, err := b.measureAll(ctx, ds, vs)
 	if err != nil {
 		return err
@@ -71,15 +88,15 @@ func (b *bench) compat(ctx context.Context) error {
 	for i := range rs {
 		rs[i].ratio, rs[i].cpuRatio = timeRatio(rs[i], base)
 		if strings.HasPrefix(rs[i].variant, "masstore") {
-			b.finishedGoals("compat", rs[i])
+			b.finishedGoals(scenario, rs[i])
 		}
 	}
 	b.addSection(section{
-		title: fmt.Sprintf("compat: %d finished compat sessions (each with an access and a refresh token) of %d", n, 2*n),
+		title: title,
 		note:  "ratio: seconds / seconds of the faster single statement (" + base.variant + ")",
 		rows:  rs,
 	})
-	if !b.needsLater("compat", n) {
+	if scenario != "compat" || !b.needsLater("compat", b.cfg.sizes.compat) {
 		b.dropTemplate(ctx, ds)
 	}
 	return nil
@@ -189,15 +206,26 @@ func (b *bench) ip(ctx context.Context) error {
 		single variant
 		job    string
 		title  string
+		// earlier is the job as it was before it found its rows by ctid.
+		earlier func(size int, target time.Duration) variant
 	}
 	jobs := []job{
 		{ipDataset(n), singleStatement(singleUserSessionIPs, horizon), jobUserIPs,
-			fmt.Sprintf("ip: clear the IPs of %d browser sessions inactive since before the horizon, of %d", n, 2*n)},
+			fmt.Sprintf("ip: clear the IPs of %d browser sessions inactive since before the horizon, of %d", n, 2*n),
+			func(size int, target time.Duration) variant {
+				return proposed("earlier", earlierUserSessionIPs, size, target)
+			}},
 		{queueDataset(n), singleStatement(singleQueueJobs, queueHorizon()), jobQueue,
-			fmt.Sprintf("queue (ULID age): delete the completed and failed queue jobs among %d created before the horizon (1%% are still available), of %d", n, 2*n)},
+			fmt.Sprintf("queue (ULID age): delete the completed and failed queue jobs among %d created before the horizon (1%% are still available), of %d", n, 2*n),
+			func(size int, target time.Duration) variant {
+				return proposedULID("earlier", earlierQueueJobs, size, target)
+			}},
 	}
 	for _, j := range jobs {
 		vs := append([]variant{j.single}, b.masstoreVariants(j.job, []time.Duration{b.cfg.target})...)
+		if b.cfg.proposals {
+			vs = append(vs, j.earlier(1000, 0), j.earlier(1000, b.cfg.target))
+		}
 		rs, err := b.measureAll(ctx, j.ds, vs)
 		if err != nil {
 			return err
@@ -205,7 +233,7 @@ func (b *bench) ip(ctx context.Context) error {
 		b.dropTemplate(ctx, j.ds)
 		for i := range rs {
 			rs[i].ratio, rs[i].cpuRatio = timeRatio(rs[i], rs[0])
-			if i > 0 {
+			if strings.HasPrefix(rs[i].variant, "masstore") {
 				b.goals = append(b.goals, ratioGoal(j.job+": "+rs[i].variant+" time vs single statement", rs[i].ratio, rs[i].cpuRatio, boundIP))
 			}
 		}

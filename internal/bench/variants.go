@@ -106,6 +106,18 @@ WITH c AS MATERIALIZED (
 )
 DELETE FROM compat_sessions WHERE compat_session_id IN (SELECT id FROM c)`
 
+	singleOAuth2 = `
+WITH c AS MATERIALIZED (
+	SELECT oauth2_session_id AS id FROM oauth2_sessions WHERE finished_at IS NOT NULL AND finished_at < $1
+), rt AS (
+	DELETE FROM oauth2_refresh_tokens WHERE oauth2_session_id IN (SELECT id FROM c)
+), at AS (
+	DELETE FROM oauth2_access_tokens WHERE oauth2_session_id IN (SELECT id FROM c)
+), g AS (
+	DELETE FROM oauth2_authorization_grants WHERE oauth2_session_id IN (SELECT id FROM c)
+)
+DELETE FROM oauth2_sessions WHERE oauth2_session_id IN (SELECT id FROM c)`
+
 	singleUserSessions = `
 WITH d AS MATERIALIZED (
 	SELECT us.user_session_id AS id FROM user_sessions us
@@ -238,6 +250,7 @@ func masstore(jobName string, size int, target time.Duration) variant {
 // Job names.
 const (
 	jobCompat       = "cleanup-finished-compat-sessions"
+	jobOAuth2       = "cleanup-finished-oauth2-sessions"
 	jobUserSessions = "cleanup-finished-user-sessions"
 	jobUserIPs      = "cleanup-inactive-user-session-ips"
 	jobQueue        = "cleanup-queue-jobs"
@@ -270,10 +283,43 @@ WITH candidates AS MATERIALIZED (
 ), deleted AS (
 	DELETE FROM user_sessions WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
 	RETURNING 1
-)
+)` + earlierResult
+
+// earlierUserSessionIPs and earlierQueueJobs are the IP and ULID-age
+// cleanups as storage/postgres had them before they found their locked rows
+// again by ctid: through the primary key.
+const (
+	earlierUserSessionIPs = `
+WITH candidates AS MATERIALIZED (
+	SELECT user_session_id AS id, last_active_at AS t FROM user_sessions
+	WHERE last_active_ip IS NOT NULL AND last_active_at IS NOT NULL
+	  AND last_active_at < $1 AND (last_active_at, user_session_id) > ($2, $3)
+	ORDER BY last_active_at, user_session_id
+	LIMIT $4
+	FOR UPDATE SKIP LOCKED
+), deleted AS (
+	UPDATE user_sessions SET last_active_ip = NULL
+	WHERE user_session_id = ANY (ARRAY(SELECT id FROM candidates))
+	RETURNING 1
+)` + earlierResult
+
+	earlierQueueJobs = `
+WITH candidates AS MATERIALIZED (
+	SELECT queue_job_id AS id, NULL::timestamptz AS t FROM queue_jobs
+	WHERE status IN ('completed', 'failed') AND queue_job_id < $1 AND queue_job_id > $2
+	ORDER BY queue_job_id
+	LIMIT $3
+	FOR UPDATE SKIP LOCKED
+), deleted AS (
+	DELETE FROM queue_jobs WHERE queue_job_id = ANY (ARRAY(SELECT id FROM candidates))
+	RETURNING 1
+)` + earlierResult
+
+	earlierResult = `
 SELECT (SELECT count(*) FROM candidates), (SELECT count(*) FROM deleted), last.t, last.id
 FROM (SELECT 1) AS one
 LEFT JOIN (SELECT t, id FROM candidates ORDER BY t DESC, id DESC LIMIT 1) AS last ON true`
+)
 
 // withoutAdditions runs v on a copy without the indexes masstore adds to
 // MAS's schema (schema.Additions): what a database MAS migrated has.
@@ -296,12 +342,28 @@ func withoutAdditions(v variant) variant {
 // time-ordered cleanups: $1 the horizon, $2 and $3 the cursor, $4 the limit;
 // one row out: scanned, affected, the last candidate's time and ID.
 func proposed(name, query string, size int, target time.Duration) variant {
+	return viaEngine(name, size, target, func(ctx context.Context, db *sqlx.DB, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
+		return proposedBatch(ctx, db, query, after, before, limit, storage.Horizon(before), storage.Timestamp(after.Time), ulidx.UUID(after.ID), limit)
+	})
+}
+
+// proposedULID is proposed for the shape of the cleanups by ULID age: $1 the
+// horizon ID, $2 the cursor's ID, $3 the limit.
+func proposedULID(name, query string, size int, target time.Duration) variant {
+	return viaEngine(name, size, target, func(ctx context.Context, db *sqlx.DB, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
+		return proposedBatch(ctx, db, query, after, before, limit, ulidx.UUID(ulidx.Horizon(before)), ulidx.UUID(after.ID), limit)
+	})
+}
+
+// viaEngine runs batch through cleanup.Run, batch size `size`, adaptive
+// when target is not zero, named like masstore's variants.
+func viaEngine(name string, size int, target time.Duration, batch func(ctx context.Context, db *sqlx.DB, after storage.Cursor, before time.Time, limit int) (storage.Batch, error)) variant {
 	v := masstore(jobCompat, size, target)
 	v.name = strings.Replace(v.name, "masstore", name, 1)
 	return variant{name: v.name, run: func(ctx context.Context, db *sqlx.DB, _ string) (outcome, error) {
 		job := cleanup.Job{Name: name, Retention: 30 * 24 * time.Hour, Method: func(storage.Repository) storage.CleanupFunc {
 			return func(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
-				return proposedBatch(ctx, db, query, after, before, limit)
+				return batch(ctx, db, after, before, limit)
 			}
 		}}
 		var out outcome
@@ -316,14 +378,15 @@ func proposed(name, query string, size int, target time.Duration) variant {
 	}}
 }
 
-func proposedBatch(ctx context.Context, db *sqlx.DB, query string, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
+// proposedBatch runs one batch of query with args; the statement returns
+// scanned, affected and the last candidate's time (NULL by ULID age) and ID.
+func proposedBatch(ctx context.Context, db *sqlx.DB, query string, after storage.Cursor, before time.Time, limit int, args ...any) (storage.Batch, error) {
 	var (
 		b      storage.Batch
 		lastT  sql.NullTime
 		lastID sql.NullString
 	)
-	err := db.QueryRowxContext(ctx, query, storage.Horizon(before), storage.Timestamp(after.Time), ulidx.UUID(after.ID), limit).
-		Scan(&b.Scanned, &b.Affected, &lastT, &lastID)
+	err := db.QueryRowxContext(ctx, query, args...).Scan(&b.Scanned, &b.Affected, &lastT, &lastID)
 	if err != nil {
 		return b, err
 	}

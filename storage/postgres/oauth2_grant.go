@@ -211,11 +211,11 @@ func (r oauth2Grants) ExchangeDeviceCodeGrant(ctx context.Context, clock storage
 
 // cleanupAuthorizationGrants deletes grants by ULID age; nothing references
 // a grant.
-var cleanupAuthorizationGrants = deleteByULIDAgeQuery("oauth2_authorization_grants", "oauth2_authorization_grant_id")
+var cleanupAuthorizationGrants = deleteByULIDAgeQuery("oauth2_authorization_grants", "oauth2_authorization_grant_id", "")
 
 // cleanupDeviceCodeGrants deletes grants by ULID age; nothing references a
 // grant.
-var cleanupDeviceCodeGrants = deleteByULIDAgeQuery("oauth2_device_code_grant", "oauth2_device_code_grant_id")
+var cleanupDeviceCodeGrants = deleteByULIDAgeQuery("oauth2_device_code_grant", "oauth2_device_code_grant_id", "")
 
 // CleanupAuthorizationGrants deletes grants created before `before`.
 func (r oauth2Grants) CleanupAuthorizationGrants(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {

@@ -366,17 +366,7 @@ func (r queue) ListSchedules(ctx context.Context) ([]*storage.Schedule, error) {
 // list); next_attempt_id and queue_schedules.last_scheduled_job_id naming
 // one are nulled by their foreign keys.
 func cleanupJobsQuery(statuses string) string {
-	return `
-WITH candidates AS MATERIALIZED (
-	SELECT queue_job_id AS id, NULL::timestamptz AS t FROM queue_jobs
-	WHERE status IN (` + statuses + `) AND queue_job_id < $1 AND queue_job_id > $2
-	ORDER BY queue_job_id
-	LIMIT $3
-	FOR UPDATE SKIP LOCKED
-), deleted AS (
-	DELETE FROM queue_jobs WHERE queue_job_id = ANY (ARRAY(SELECT id FROM candidates))
-	RETURNING 1
-)` + cleanupResult
+	return deleteByULIDAgeQuery("queue_jobs", "queue_job_id", "status IN ("+statuses+")")
 }
 
 var (

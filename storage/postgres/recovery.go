@@ -121,7 +121,7 @@ func (r recovery) FindTicket(ctx context.Context, ticket string) (*storage.Recov
 
 // cleanupRecoverySessions deletes sessions by ULID age; their tickets go by
 // cascade.
-var cleanupRecoverySessions = deleteByULIDAgeQuery("user_recovery_sessions", "user_recovery_session_id")
+var cleanupRecoverySessions = deleteByULIDAgeQuery("user_recovery_sessions", "user_recovery_session_id", "")
 
 // CleanupSessions deletes sessions created before `before`, with their tickets.
 func (r recovery) CleanupSessions(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {

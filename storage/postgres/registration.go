@@ -233,11 +233,11 @@ func (r registrations) whyNotCompleted(ctx context.Context, now time.Time, id ul
 
 // cleanupRegistrations deletes registrations by ULID age; their email
 // authentications (and those's codes) go by cascade.
-var cleanupRegistrations = deleteByULIDAgeQuery("user_registrations", "user_registration_id")
+var cleanupRegistrations = deleteByULIDAgeQuery("user_registrations", "user_registration_id", "")
 
 // cleanupEmailAuthentications deletes email authentications by ULID age;
 // their codes go by cascade and registrations naming them are nulled.
-var cleanupEmailAuthentications = deleteByULIDAgeQuery("user_email_authentications", "user_email_authentication_id")
+var cleanupEmailAuthentications = deleteByULIDAgeQuery("user_email_authentications", "user_email_authentication_id", "")
 
 // CleanupRegistrations deletes registrations created before `before`.
 func (r registrations) CleanupRegistrations(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
