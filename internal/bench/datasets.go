@@ -149,24 +149,41 @@ func oauth2Dataset(n int) dataset {
 	}
 }
 
-// userSessionsDataset: n browser sessions finished before the horizon; with
-// blocked, 9 in 10 of them still have a live compat session, else only the
-// tenth that has none exists.
-func userSessionsDataset(n int, blocked bool) dataset {
+// userSessionsMode says which browser-session dataset to build.
+type userSessionsMode int
+
+const (
+	// blockedSessions: n finished sessions, 9 in 10 with a live compat session.
+	blockedSessions userSessionsMode = iota
+	// onlyDeletable: only the tenth without a compat session.
+	onlyDeletable
+	// unfinishedParents: blockedSessions with the 9 in 10 not finished.
+	unfinishedParents
+)
+
+// userSessionsDataset: n browser sessions, every one finished before the
+// horizon but in unfinishedParents mode, where 9 in 10 are live; in
+// blockedSessions and unfinishedParents modes those 9 in 10 have a live
+// compat session, in onlyDeletable mode they do not exist.
+func userSessionsDataset(n int, mode userSessionsMode) dataset {
 	users, insertUsers := usersOf(n)
 	session := ulidExpr("c", tagUserSession, "i")
-	keep := "i % 10 = 0"
-	name := fmt.Sprintf("users_clean_%d", n)
-	if blocked {
-		keep = "true"
+	keep, finished := "true", "c + f"
+	var name string
+	switch mode {
+	case blockedSessions:
 		name = fmt.Sprintf("users_blocked_%d", n)
+	case onlyDeletable:
+		name, keep = fmt.Sprintf("users_clean_%d", n), "i % 10 = 0"
+	case unfinishedParents:
+		name, finished = fmt.Sprintf("users_unfinished_%d", n), "CASE WHEN i % 10 = 0 THEN c + f END"
 	}
 	stmts := []string{
 		insertUsers,
 		fmt.Sprintf(`INSERT INTO user_sessions (user_session_id, user_id, user_agent, created_at, finished_at, last_active_at)
-		SELECT %s, %s, 'bench', c, c + f, c + f FROM %s WHERE %s`, session, userOf(users), rowsOf(n), keep),
+		SELECT %s, %s, 'bench', c, %s, c + f FROM %s WHERE %s`, session, userOf(users), finished, rowsOf(n), keep),
 	}
-	if blocked {
+	if mode != onlyDeletable {
 		stmts = append(stmts, fmt.Sprintf(`INSERT INTO compat_sessions (compat_session_id, user_id, user_session_id, device_id, created_at, last_active_at, last_active_ip)
 		SELECT %s, %s, %s, 'DEVICE' || i, c, %s, '192.0.2.1' FROM %s WHERE i %% 10 <> 0`,
 			ulidExpr("c", tagCompatSession, "i"), userOf(users), session, recent, rowsOf(n)))
