@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"runtime"
 	"runtime/debug"
@@ -322,7 +323,14 @@ func revision() string {
 		}
 	}
 	if rev == "" {
-		return "revision not stamped in this build"
+		// go run does not stamp the build: ask git, if this is a checkout.
+		out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+		if err != nil {
+			return "revision not stamped in this build"
+		}
+		rev = strings.TrimSpace(string(out))
+		dirty, _ := exec.Command("git", "status", "--porcelain", "--", "storage", "cleanup", "schema").Output()
+		modified = len(dirty) > 0
 	}
 	if modified {
 		rev += " with uncommitted changes"
