@@ -226,25 +226,36 @@ func commonBatch(ctx context.Context, db *sqlx.DB, size int, cursor *time.Time) 
 // masstore runs the library's job with cleanup.Run on postgres.New, batch
 // size `size`, adaptive when target is not zero.
 func masstore(jobName string, size int, target time.Duration) variant {
-	name := fmt.Sprintf("masstore-%d", size)
-	if target > 0 {
-		name = fmt.Sprintf("masstore-adaptive-%s", target)
-	}
-	return variant{name: name, run: func(ctx context.Context, db *sqlx.DB, _ string) (outcome, error) {
+	return variant{name: engineVariantName("masstore", size, target), run: func(ctx context.Context, db *sqlx.DB, _ string) (outcome, error) {
 		job, err := cleanup.Lookup(jobName)
 		if err != nil {
 			return outcome{}, err
 		}
-		var out outcome
-		opts := cleanup.Options{BatchSize: size, TargetBatchDuration: target, OnBatch: func(b cleanup.BatchInfo) {
-			out.batches = append(out.batches, b.Duration)
-			out.maxScanned = max(out.maxScanned, b.Scanned)
-			out.maxLimit = max(out.maxLimit, b.Limit)
-		}}
-		r, err := cleanup.Run(ctx, job, postgres.New(db), storage.NewTestClock(benchNow), opts)
-		out.rows = r.Affected
-		return out, err
+		return runEngine(ctx, job, db, size, target)
 	}}
+}
+
+// engineVariantName names a variant run through the engine: prefix-size,
+// or prefix-adaptive-target when the batch size adapts.
+func engineVariantName(prefix string, size int, target time.Duration) string {
+	if target > 0 {
+		return fmt.Sprintf("%s-adaptive-%s", prefix, target)
+	}
+	return fmt.Sprintf("%s-%d", prefix, size)
+}
+
+// runEngine runs job with cleanup.Run on postgres.New(db), batch size
+// `size`, adaptive when target is not zero, and collects its batches.
+func runEngine(ctx context.Context, job cleanup.Job, db *sqlx.DB, size int, target time.Duration) (outcome, error) {
+	var out outcome
+	opts := cleanup.Options{BatchSize: size, TargetBatchDuration: target, OnBatch: func(b cleanup.BatchInfo) {
+		out.batches = append(out.batches, b.Duration)
+		out.maxScanned = max(out.maxScanned, b.Scanned)
+		out.maxLimit = max(out.maxLimit, b.Limit)
+	}}
+	r, err := cleanup.Run(ctx, job, postgres.New(db), storage.NewTestClock(benchNow), opts)
+	out.rows = r.Affected
+	return out, err
 }
 
 // Job names.
@@ -358,23 +369,13 @@ func proposedULID(name, query string, size int, target time.Duration) variant {
 // viaEngine runs batch through cleanup.Run, batch size `size`, adaptive
 // when target is not zero, named like masstore's variants.
 func viaEngine(name string, size int, target time.Duration, batch func(ctx context.Context, db *sqlx.DB, after storage.Cursor, before time.Time, limit int) (storage.Batch, error)) variant {
-	v := masstore(jobCompat, size, target)
-	v.name = strings.Replace(v.name, "masstore", name, 1)
-	return variant{name: v.name, run: func(ctx context.Context, db *sqlx.DB, _ string) (outcome, error) {
+	return variant{name: engineVariantName(name, size, target), run: func(ctx context.Context, db *sqlx.DB, _ string) (outcome, error) {
 		job := cleanup.Job{Name: name, Retention: 30 * 24 * time.Hour, Method: func(storage.Repository) storage.CleanupFunc {
 			return func(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
 				return batch(ctx, db, after, before, limit)
 			}
 		}}
-		var out outcome
-		opts := cleanup.Options{BatchSize: size, TargetBatchDuration: target, OnBatch: func(b cleanup.BatchInfo) {
-			out.batches = append(out.batches, b.Duration)
-			out.maxScanned = max(out.maxScanned, b.Scanned)
-			out.maxLimit = max(out.maxLimit, b.Limit)
-		}}
-		r, err := cleanup.Run(ctx, job, postgres.New(db), storage.NewTestClock(benchNow), opts)
-		out.rows = r.Affected
-		return out, err
+		return runEngine(ctx, job, db, size, target)
 	}}
 }
 
