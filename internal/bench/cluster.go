@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/lib/pq"
 
@@ -38,15 +37,9 @@ func connectCluster(ctx context.Context, adminURL string) (*cluster, error) {
 }
 
 func (c *cluster) connect(ctx context.Context) error {
-	db, err := sql.Open("postgres", c.adminURL)
+	db, err := pgcluster.Connect(ctx, c.adminURL)
 	if err != nil {
 		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return fmt.Errorf("connect to %s: %w", redact(c.adminURL), err)
 	}
 	c.admin = db
 	return nil

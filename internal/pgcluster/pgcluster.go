@@ -7,6 +7,7 @@ package pgcluster
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net"
@@ -17,6 +18,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
+
+	_ "github.com/lib/pq" // the driver Connect opens
 )
 
 // Durability are the settings of a cluster whose data may be lost: no flush
@@ -122,6 +126,22 @@ func (c *Cluster) Stop() {
 		os.RemoveAll(c.Dir)
 		c.Dir = ""
 	}
+}
+
+// Connect opens url and waits up to 30 s for the server to answer. An error
+// names the URL without its password.
+func Connect(ctx context.Context, url string) (*sql.DB, error) {
+	db, err := sql.Open("postgres", url)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s: %w", Redact(url), err)
+	}
+	return db, nil
 }
 
 // Redact hides the password of a connection URL; a key=value connection

@@ -3,10 +3,8 @@ package pgtest
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"net/url"
 	"os"
-	"time"
 
 	"github.com/lib/pq"
 
@@ -41,15 +39,9 @@ func start() (*server, error) {
 }
 
 func connect(s *server) (*server, error) {
-	db, err := sql.Open("postgres", s.adminURL)
+	db, err := pgcluster.Connect(context.Background(), s.adminURL)
 	if err != nil {
 		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("connect to %s: %w", pgcluster.Redact(s.adminURL), err)
 	}
 	s.admin = db
 	return s, nil
