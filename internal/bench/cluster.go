@@ -95,14 +95,7 @@ func (c *cluster) local() bool {
 }
 
 // urlFor returns the admin URL with the database name replaced.
-func (c *cluster) urlFor(name string) string {
-	u, err := url.Parse(c.adminURL)
-	if err != nil || u.Scheme == "" {
-		return c.adminURL + " dbname=" + name // a key=value connection string
-	}
-	u.Path = "/" + name
-	return u.String()
-}
+func (c *cluster) urlFor(name string) string { return pgcluster.WithDatabase(c.adminURL, name) }
 
 // version returns the server's version string.
 func (c *cluster) version(ctx context.Context) (string, error) {

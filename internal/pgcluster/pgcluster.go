@@ -11,7 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -144,10 +144,22 @@ func Connect(ctx context.Context, url string) (*sql.DB, error) {
 	return db, nil
 }
 
+// WithDatabase returns the connection string url naming database name
+// instead of its own: the path of a URL, or a dbname appended to a
+// key=value string.
+func WithDatabase(url, name string) string {
+	u, err := neturl.Parse(url)
+	if err != nil || u.Scheme == "" {
+		return url + " dbname=" + name
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
 // Redact hides the password of a connection URL; a key=value connection
 // string, which it cannot parse, is not shown at all.
 func Redact(raw string) string {
-	u, err := url.Parse(raw)
+	u, err := neturl.Parse(raw)
 	if err != nil || u.User == nil {
 		return "(connection string)"
 	}

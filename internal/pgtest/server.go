@@ -3,7 +3,6 @@ package pgtest
 import (
 	"context"
 	"database/sql"
-	"net/url"
 	"os"
 
 	"github.com/lib/pq"
@@ -68,12 +67,4 @@ func (s *server) stop() {
 }
 
 // urlFor returns the admin URL with the database name replaced.
-func (s *server) urlFor(name string) string {
-	u, err := url.Parse(s.adminURL)
-	if err != nil || u.Scheme == "" {
-		// A key=value connection string.
-		return s.adminURL + " dbname=" + name
-	}
-	u.Path = "/" + name
-	return u.String()
-}
+func (s *server) urlFor(name string) string { return pgcluster.WithDatabase(s.adminURL, name) }
