@@ -2,12 +2,12 @@ package cleanup_test
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/oklog/ulid/v2"
 	"github.com/stretchr/testify/require"
 
 	"github.com/masstore/masstore/cleanup"
@@ -55,75 +55,96 @@ func finishedCompatSessions(t *testing.T, w *world, n int) []compatWithTokens {
 	return out
 }
 
+// windowSizes are the ways the finished-compat-session job runs: one
+// statement per batch, and deletes by ID out of windows read ahead.
+var windowSizes = []int{0, 1000}
+
+func eachWindowSize(t *testing.T, fn func(t *testing.T, window int)) {
+	for _, window := range windowSizes {
+		t.Run(fmt.Sprintf("window=%d", window), func(t *testing.T) { fn(t, window) })
+	}
+}
+
 func TestTenThousandCandidatesInBatchesOfHundred(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, store storage.Store) {
-		w := newWorld(t, store)
-		sessions := finishedCompatSessions(t, w, 10000)
-		w.clock.Advance(31 * days)
+	eachWindowSize(t, func(t *testing.T, window int) {
+		eachBackend(t, func(t *testing.T, store storage.Store) {
+			w := newWorld(t, store)
+			sessions := finishedCompatSessions(t, w, 10000)
+			w.clock.Advance(31 * days)
 
-		var mu sync.Mutex
-		seen := map[ulid.ULID]bool{}
-		var batches []cleanup.BatchInfo
-		r, err := cleanup.Run(w.ctx, mustJob(t, "cleanup-finished-compat-sessions"), store, w.clock, cleanup.Options{
-			BatchSize: 100,
-			OnBatch: func(b cleanup.BatchInfo) {
-				mu.Lock()
-				defer mu.Unlock()
-				batches = append(batches, b)
-				if b.Scanned > 0 {
-					require.False(t, seen[b.Cursor.ID], "cursor %s repeated", b.Cursor.ID)
-					seen[b.Cursor.ID] = true
+			var mu sync.Mutex
+			var batches []cleanup.BatchInfo
+			r, err := cleanup.Run(w.ctx, mustJob(t, "cleanup-finished-compat-sessions"), store, w.clock, cleanup.Options{
+				BatchSize:  100,
+				WindowSize: window,
+				OnBatch: func(b cleanup.BatchInfo) {
+					mu.Lock()
+					defer mu.Unlock()
+					batches = append(batches, b)
+				},
+			})
+			require.NoError(t, err)
+			require.Equal(t, 101, r.Batches, "100 full batches and one short")
+			var cursor storage.Cursor
+			for i, b := range batches[:100] {
+				require.Equal(t, 100, b.Affected)
+				// The cursor moves on with every batch, or with every window.
+				moved := b.Cursor.Time.After(cursor.Time) || b.Cursor.Time.Equal(cursor.Time) && b.Cursor.ID.Compare(cursor.ID) > 0
+				require.Equal(t, window == 0 || (i+1)%(window/100) == 0, moved, "batch %d: cursor %v after %v", i+1, b.Cursor, cursor)
+				if moved {
+					cursor = b.Cursor
 				}
-			},
+			}
+			require.Zero(t, batches[100].Affected)
+			require.Equal(t, 10000, r.Affected, "each row counted once")
+			for _, s := range []compatWithTokens{sessions[0], sessions[4999], sessions[9999]} {
+				require.False(t, w.compatExists(s.CompatSession))
+			}
 		})
-		require.NoError(t, err)
-		require.Equal(t, 101, r.Batches, "100 full batches and one short")
-		for _, b := range batches[:100] {
-			require.Equal(t, 100, b.Affected)
-		}
-		require.Zero(t, batches[100].Affected)
-		require.Equal(t, 10000, r.Affected, "each row counted once")
-		for _, s := range []compatWithTokens{sessions[0], sessions[4999], sessions[9999]} {
-			require.False(t, w.compatExists(s.CompatSession))
-		}
 	})
 }
 
 func TestCancellationLeavesNothingHalfDeleted(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, store storage.Store) {
-		w := newWorld(t, store)
-		sessions := finishedCompatSessions(t, w, 500)
-		w.clock.Advance(31 * days)
+	eachWindowSize(t, func(t *testing.T, window int) {
+		eachBackend(t, func(t *testing.T, store storage.Store) {
+			w := newWorld(t, store)
+			sessions := finishedCompatSessions(t, w, 500)
+			w.clock.Advance(31 * days)
 
-		ctx, cancel := context.WithCancel(w.ctx)
-		r, err := cleanup.Run(ctx, mustJob(t, "cleanup-finished-compat-sessions"), store, w.clock, cleanup.Options{
-			BatchSize: 50,
-			OnBatch: func(b cleanup.BatchInfo) {
-				if b.Number == 3 {
-					cancel()
+			ctx, cancel := context.WithCancel(w.ctx)
+			r, err := cleanup.Run(ctx, mustJob(t, "cleanup-finished-compat-sessions"), store, w.clock, cleanup.Options{
+				BatchSize:  50,
+				WindowSize: window,
+				OnBatch: func(b cleanup.BatchInfo) {
+					if b.Number == 3 {
+						cancel()
+					}
+				},
+			})
+			require.ErrorIs(t, err, context.Canceled)
+			require.Equal(t, cleanup.StoppedCancelled, r.Stopped)
+			require.Equal(t, 150, r.Affected, "three committed batches")
+			// A run stopped inside a window reports the cursor before it:
+			// everything up to the cursor is done.
+			require.Equal(t, window > 0, r.Cursor.IsZero(), "cursor %v", r.Cursor)
+
+			// Each session is either gone with its tokens, or there with them.
+			gone := 0
+			for _, s := range sessions {
+				if !w.compatExists(s.CompatSession) {
+					gone++
 				}
-			},
-		})
-		require.ErrorIs(t, err, context.Canceled)
-		require.Equal(t, cleanup.StoppedCancelled, r.Stopped)
-		require.Equal(t, 150, r.Affected, "three committed batches")
-
-		// Each session is either gone with its tokens, or there with them.
-		gone := 0
-		for _, s := range sessions {
-			if !w.compatExists(s.CompatSession) {
-				gone++
 			}
-		}
-		require.Equal(t, 150, gone)
-		requireTokensFollowSessions(t, w, sessions)
+			require.Equal(t, 150, gone)
+			requireTokensFollowSessions(t, w, sessions)
 
-		r, err = cleanup.Run(w.ctx, mustJob(t, "cleanup-finished-compat-sessions"), store, w.clock, cleanup.Options{BatchSize: 50})
-		require.NoError(t, err)
-		require.Equal(t, 350, r.Affected)
-		requireTokensFollowSessions(t, w, sessions)
+			r, err = cleanup.Run(w.ctx, mustJob(t, "cleanup-finished-compat-sessions"), store, w.clock, cleanup.Options{BatchSize: 50, WindowSize: window})
+			require.NoError(t, err)
+			require.Equal(t, 350, r.Affected)
+			requireTokensFollowSessions(t, w, sessions)
+		})
 	})
 }
 
@@ -195,32 +216,34 @@ func TestShortRetentionNeverWedgesOnYoungGrants(t *testing.T) {
 
 func TestReplicasRunningAtOnceCountEachRowOnce(t *testing.T) {
 	t.Parallel()
-	eachBackend(t, func(t *testing.T, store storage.Store) {
-		w := newWorld(t, store)
-		sessions := finishedCompatSessions(t, w, 2000)
-		w.clock.Advance(31 * days)
+	eachWindowSize(t, func(t *testing.T, window int) {
+		eachBackend(t, func(t *testing.T, store storage.Store) {
+			w := newWorld(t, store)
+			sessions := finishedCompatSessions(t, w, 2000)
+			w.clock.Advance(31 * days)
 
-		var wg sync.WaitGroup
-		totals := make([]int, 4)
-		errs := make([]error, 4)
-		for i := range totals {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				r, err := cleanup.Run(w.ctx, mustJob(t, "cleanup-finished-compat-sessions"), store, w.clock, cleanup.Options{BatchSize: 25})
-				totals[i], errs[i] = r.Affected, err
-			}()
-		}
-		wg.Wait()
-		sum := 0
-		for i := range totals {
-			require.NoError(t, errs[i])
-			sum += totals[i]
-		}
-		require.Equal(t, 2000, sum, "the replicas' counts add up to the rows deleted")
-		for _, s := range sessions {
-			require.False(t, w.compatExists(s.CompatSession))
-		}
+			var wg sync.WaitGroup
+			totals := make([]int, 4)
+			errs := make([]error, 4)
+			for i := range totals {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r, err := cleanup.Run(w.ctx, mustJob(t, "cleanup-finished-compat-sessions"), store, w.clock, cleanup.Options{BatchSize: 25, WindowSize: window})
+					totals[i], errs[i] = r.Affected, err
+				}()
+			}
+			wg.Wait()
+			sum := 0
+			for i := range totals {
+				require.NoError(t, errs[i])
+				sum += totals[i]
+			}
+			require.Equal(t, 2000, sum, "the replicas' counts add up to the rows deleted")
+			for _, s := range sessions {
+				require.False(t, w.compatExists(s.CompatSession))
+			}
+		})
 	})
 }
 

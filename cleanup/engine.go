@@ -185,7 +185,7 @@ func runJob(ctx context.Context, job Job, repo storage.Repository, now time.Time
 	retention := opts.retention(job)
 	r := Report{Job: job.Name, Retention: retention, Horizon: now.Add(-retention), DryRun: opts.DryRun}
 	elapsed := opts.stopwatch().Start()
-	clean := job.Method(repo)
+	next := batches(job, repo, r.Horizon, opts)
 	size := opts.batchSize()
 	stop := func(reason StopReason, err error) (Report, error) {
 		r.Stopped = reason
@@ -214,7 +214,7 @@ func runJob(ctx context.Context, job Job, repo storage.Repository, now time.Time
 			limit = min(limit, left)
 		}
 		batchElapsed := opts.stopwatch().Start()
-		b, err := clean(ctx, r.Cursor, r.Horizon, limit)
+		b, last, err := next(ctx, r.Cursor, limit)
 		if err != nil {
 			if ctx.Err() != nil {
 				return stop(StoppedCancelled, fmt.Errorf("%s: batch %d: %w", job.Name, r.Batches+1, ctx.Err()))
@@ -222,17 +222,18 @@ func runJob(ctx context.Context, job Job, repo storage.Repository, now time.Time
 			return stop(StoppedFailed, fmt.Errorf("%s: batch %d: %w", job.Name, r.Batches+1, err))
 		}
 		took := batchElapsed()
-		size = opts.nextBatchSize(size, took)
+		if b.Scanned >= limit {
+			// A short batch (a window's tail) says nothing of a full one.
+			size = opts.nextBatchSize(size, took)
+		}
 		r.Batches++
 		r.Affected += b.Affected
 		r.Scanned += b.Scanned
-		if b.Scanned > 0 {
-			r.Cursor = b.Cursor
-		}
+		r.Cursor = b.Cursor
 		if opts.OnBatch != nil {
 			opts.OnBatch(BatchInfo{Job: job.Name, Number: r.Batches, Affected: b.Affected, Scanned: b.Scanned, Limit: limit, Cursor: r.Cursor, Duration: took, DryRun: opts.DryRun})
 		}
-		if b.Scanned < limit {
+		if last {
 			r.Duration = elapsed()
 			return r, nil
 		}

@@ -302,6 +302,8 @@ func TestInvalidInputIsRefusedBeforeAnythingRuns(t *testing.T) {
 		{"RetentionNegative", fakeRepo{}, known, cleanup.Options{Retention: map[string]time.Duration{"cleanup-queue-jobs": -time.Hour}}, "retention -1h0m0s of cleanup-queue-jobs"},
 		{"RetentionAbsurd", fakeRepo{}, known, cleanup.Options{Retention: map[string]time.Duration{"cleanup-queue-jobs": 200 * 365 * 24 * time.Hour}}, "out of range"},
 		{"RetentionOfUnknownJob", fakeRepo{}, known, cleanup.Options{Retention: map[string]time.Duration{"cleanup-everything": time.Hour}}, `unknown cleanup job "cleanup-everything" (known: cleanup-finished-compat-sessions,`},
+		{"WindowSizeNegative", fakeRepo{}, known, cleanup.Options{WindowSize: -1}, "window size -1 out of range 0..1000000"},
+		{"WindowSizeTooLarge", fakeRepo{}, known, cleanup.Options{WindowSize: 1000001}, "window size 1000001 out of range"},
 		{"NegativeLimits", fakeRepo{}, known, cleanup.Options{MaxBatches: -1, MaxRows: -2, MaxDuration: -time.Second, Pause: -time.Second}, "max batches -1 is negative"},
 		{"NilRepository", nil, known, cleanup.Options{}, "repository is nil"},
 		{"NilClock", fakeRepo{}, nil, cleanup.Options{}, "clock is nil"},

@@ -25,6 +25,10 @@ type Job struct {
 	Tables []string
 	// Method returns the repository method the job drives.
 	Method func(storage.Repository) storage.CleanupFunc
+	// Window, for the jobs that have one, returns the repository methods
+	// that read Method's candidates ahead and delete them by ID; the engine
+	// uses them when Options.WindowSize is set.
+	Window func(storage.Repository) (storage.WindowFunc, storage.DeleteFunc)
 }
 
 const (
@@ -44,6 +48,9 @@ func Jobs() []Job {
 			Retention:   30 * day, Cadence: "10 * * * *", FromMAS: true,
 			Tables: []string{"compat_sessions", "compat_access_tokens", "compat_refresh_tokens", "compat_sso_logins"},
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.CompatSessions().CleanupFinished },
+			Window: func(r storage.Repository) (storage.WindowFunc, storage.DeleteFunc) {
+				return r.CompatSessions().FinishedWindow, r.CompatSessions().DeleteFinished
+			},
 		},
 		{
 			Name:        "cleanup-finished-oauth2-sessions",
@@ -51,6 +58,9 @@ func Jobs() []Job {
 			Retention:   30 * day, Cadence: "15 * * * *", FromMAS: true,
 			Tables: []string{"oauth2_sessions", "oauth2_access_tokens", "oauth2_refresh_tokens", "oauth2_authorization_grants", "oauth2_device_code_grant"},
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.OAuth2Sessions().CleanupFinished },
+			Window: func(r storage.Repository) (storage.WindowFunc, storage.DeleteFunc) {
+				return r.OAuth2Sessions().FinishedWindow, r.OAuth2Sessions().DeleteFinished
+			},
 		},
 		{
 			Name:        "cleanup-finished-user-sessions",

@@ -12,6 +12,9 @@ import (
 const (
 	DefaultBatchSize = 1000
 	MaxBatchSize     = 100000
+	// MaxWindowSize bounds Options.WindowSize: a window's IDs are held in
+	// memory (16 bytes each).
+	MaxWindowSize = 1000000
 	// MaxRetention bounds a retention override: anything longer is a typo.
 	MaxRetention = 100 * 365 * day
 )
@@ -29,6 +32,16 @@ type Options struct {
 	// Fewer, larger batches approach the speed of one big statement while
 	// each transaction stays short.
 	TargetBatchDuration time.Duration
+	// WindowSize, when set, makes the jobs that can (Job.Window: finished
+	// compat and OAuth 2.0 sessions) read that many candidates ahead, in
+	// the job's order and without locking them, and delete them in batches
+	// in the order of their IDs: on a large table the rows and index entries
+	// of neighbouring IDs are neighbours, so deletes touch fewer pages
+	// (about 1.5x the rows per second at 2 000 000 candidates, see
+	// BENCHMARKS.md). 0 turns windows off; otherwise 1..MaxWindowSize, and
+	// a window is never smaller than the batch size. A window costs 16 bytes
+	// of memory per candidate.
+	WindowSize int
 	// Retention overrides jobs' default retentions, by job name.
 	Retention map[string]time.Duration
 	// DryRun counts what would be affected and changes nothing. The run
@@ -83,6 +96,9 @@ func (o Options) validate() error {
 		if r <= 0 || r > MaxRetention {
 			errs = append(errs, fmt.Errorf("retention %s of %s out of range (0, %s]", r, name, MaxRetention))
 		}
+	}
+	if o.WindowSize < 0 || o.WindowSize > MaxWindowSize {
+		errs = append(errs, fmt.Errorf("window size %d out of range 0..%d", o.WindowSize, MaxWindowSize))
 	}
 	if o.MaxBatches < 0 {
 		errs = append(errs, fmt.Errorf("max batches %d is negative", o.MaxBatches))

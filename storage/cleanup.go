@@ -63,6 +63,37 @@ type Batch struct {
 // limit must be at least 1 (else ErrInvalidArgument).
 type CleanupFunc func(ctx context.Context, after Cursor, before time.Time, limit int) (Batch, error)
 
+// Window is a run of cleanup candidates read ahead of deleting them (see
+// WindowFunc).
+type Window struct {
+	// IDs are the candidates, in the cleanup's order.
+	IDs []ulid.ULID
+	// Cursor is the last candidate: pass it to the next call. It is the
+	// cursor passed in when IDs is empty.
+	Cursor Cursor
+}
+
+// WindowFunc reads, without locking or changing anything, up to limit
+// candidates of a cleanup: the candidates the cleanup's CleanupFunc would
+// examine from the same cursor with the same limit, in the same order. A
+// window shorter than limit was the last. limit must be at least 1 (else
+// ErrInvalidArgument).
+//
+// A window lets a caller delete many candidates in the order of their IDs
+// (with DeleteFunc, in batches) rather than in the cleanup's order: the rows
+// and index entries that go with neighbouring IDs are neighbours, so a large
+// table's deletes touch fewer pages (BENCHMARKS.md, "windows").
+type WindowFunc func(ctx context.Context, after Cursor, before time.Time, limit int) (Window, error)
+
+// DeleteFunc deletes, atomically, those of ids that are still candidates at
+// `before` (they may have changed since a WindowFunc read them), with what
+// goes with them, and returns how many it deleted. Rows another call holds
+// locked are skipped (that call deletes them), as are IDs of rows that are
+// gone. It has the CleanupFunc's guarantees but for the cursor: it never
+// fails because some row references a row it deletes, and concurrent calls
+// never delete a row twice. No IDs deletes nothing.
+type DeleteFunc func(ctx context.Context, ids []ulid.ULID, before time.Time) (int, error)
+
 // CountFunc counts the rows a privacy audit looks for: rows still holding an
 // IP address whose time is strictly before `before`, compared exactly as the
 // cleanup that removes those IPs compares it (for rows cleaned by ULID age,

@@ -54,6 +54,11 @@ type OAuth2SessionRepository interface {
 	// (finished_at, id), with their access and refresh tokens, authorization
 	// grants and device-code grants. See CleanupFunc.
 	CleanupFinished(ctx context.Context, after Cursor, before time.Time, limit int) (Batch, error)
+	// FinishedWindow reads the candidates of CleanupFinished. See WindowFunc.
+	FinishedWindow(ctx context.Context, after Cursor, before time.Time, limit int) (Window, error)
+	// DeleteFinished deletes those of ids that are sessions finished before
+	// `before`, as CleanupFinished does. See DeleteFunc.
+	DeleteFinished(ctx context.Context, ids []ulid.ULID, before time.Time) (int, error)
 	// ClearInactiveIPs nulls the IP of sessions last active before `before`,
 	// ordered by (last_active_at, id). See CleanupFunc.
 	ClearInactiveIPs(ctx context.Context, after Cursor, before time.Time, limit int) (Batch, error)

@@ -39,6 +39,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"ClockAtTheZeroTime", []string{"run", "--once", "--now", "0001-01-01T00:00:00Z", "--database-url", db.URL}, exitUsage, "clock reads the zero time"},
 		{"ClockFarInTheFuture", []string{"run", "--once", "--now", "9999-01-01T00:00:00Z", "--database-url", db.URL}, exitUsage, "clock reads 9999-01-01T00:00:00Z, outside 2000..2999"},
 		{"NegativeTargetBatchDuration", append(run, "--target-batch-duration", "-1s"), exitUsage, "target batch duration -1s is negative"},
+		{"NegativeWindowSize", append(run, "--window-size", "-1"), exitUsage, "window size -1 out of range 0..1000000"},
+		{"HugeWindowSize", append(run, "--window-size", "5000000"), exitUsage, "window size 5000000 out of range"},
 		{"MalformedNow", []string{"run", "--once", "--now", "2026-13-45", "--database-url", db.URL}, exitUsage, "want an RFC 3339 time"},
 		{"DatabaseThatDoesNotAnswer", []string{"run", "--once", "--now", scenarioNow, "--database-url", "postgres://janitor:hunter2@127.0.0.1:1/mas?sslmode=disable&connect_timeout=2"}, exitFailure, "connect to postgres://janitor:xxxxx@127.0.0.1:1/mas"},
 	} {

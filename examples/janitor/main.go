@@ -7,7 +7,7 @@
 //	janitor jobs                         list the cleanup jobs
 //	janitor run     --database-url URL [--job NAME]... [--once] [--dry-run] [--now RFC3339]
 //	                [--batch-size N] [--retention NAME=DURATION]... [--max-duration D] [--pause D]
-//	                [--target-batch-duration D] [--json] [--every D]
+//	                [--target-batch-duration D] [--window-size N] [--json] [--every D]
 //
 // run without --once runs each job on its cadence (MAS's schedule) until
 // SIGINT or SIGTERM, then lets the batches in flight finish. It refuses to

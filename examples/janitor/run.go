@@ -32,6 +32,12 @@ var errFlagsReported = errors.New("bad flags")
 // about 100 ms.
 const defaultTargetBatchDuration = 100 * time.Millisecond
 
+// defaultWindowSize makes the finished compat and OAuth 2.0 session jobs
+// delete out of windows read ahead, in ID order, unless told otherwise: in
+// BENCHMARKS.md it is what keeps their rows per second flat from 100 000 to
+// millions of candidates. A window holds 16 bytes per candidate (400 KB).
+const defaultWindowSize = 25000
+
 // runConfig is what `janitor run` was asked to do.
 type runConfig struct {
 	jobs  []cleanup.Job
@@ -56,6 +62,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, *string, error) {
 	fs.Var(retention, "retention", "override a job's retention: NAME=DURATION, e.g. cleanup-finished-compat-sessions=7d (repeatable)")
 	maxDuration := fs.Duration("max-duration", 0, "stop each job cleanly between batches after this long (0: no limit)")
 	target := fs.Duration("target-batch-duration", defaultTargetBatchDuration, "adapt the batch size, starting at --batch-size, so that a batch takes about this long (0: fixed --batch-size)")
+	window := fs.Int("window-size", defaultWindowSize, "finished compat and OAuth 2.0 sessions: read this many candidates ahead and delete them in ID order (0: one statement per batch)")
 	pause := fs.Duration("pause", 0, "wait this long between batches")
 	asJSON := fs.Bool("json", false, "print one JSON object per job report")
 	every := fs.Duration("every", 0, "without --once: run every selected job at this interval instead of on its cadence")
@@ -81,7 +88,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, *string, error) {
 	cfg := &runConfig{
 		jobs: jobs, once: *once, json: *asJSON, every: *every, clock: storage.SystemClock{},
 		opts: cleanup.Options{BatchSize: *batchSize, Retention: retention, DryRun: *dryRun, MaxDuration: *maxDuration,
-			Pause: *pause, TargetBatchDuration: *target},
+			Pause: *pause, TargetBatchDuration: *target, WindowSize: *window},
 	}
 	if now.set {
 		cfg.clock = storage.NewTestClock(now.t)

@@ -36,6 +36,8 @@ import (
 	"time"
 
 	_ "github.com/lib/pq"
+
+	"github.com/masstore/masstore/cleanup"
 )
 
 // sizes are the scenarios' sizes.
@@ -60,6 +62,7 @@ type config struct {
 	sizes             sizes
 	scenarios         []string
 	target            time.Duration
+	window            int
 	compatTargets     []time.Duration
 	janitorBatchSizes []int
 	pgSettings        []string
@@ -87,6 +90,7 @@ func parseConfig(args []string, stdout, stderr io.Writer) (config, error) {
 	sizeSpec := fs.String("sizes", "default", "default, full (the issue's reference sizes), and/or overrides: compat=N (also oauth2),user-blocked=N,flat=SMALL:LARGE,ip=N")
 	scenarios := fs.String("scenario", strings.Join(scenarioNames, ","), "the scenarios to run, comma-separated")
 	fs.DurationVar(&cfg.target, "target", 100*time.Millisecond, "TargetBatchDuration of the adaptive masstore variant of every scenario")
+	fs.IntVar(&cfg.window, "window", 25000, "WindowSize of the windowed masstore variant of the finished compat and OAuth 2.0 session jobs (the janitor's default; 0: no such variant)")
 	compatTargets := fs.String("compat-targets", "50ms,250ms", "more adaptive targets tried in the compat scenario (comma-separated, may be empty)")
 	janitorSizes := fs.String("janitor-batch-sizes", "1000", "the janitor's --batch-size values in the memory scenario (comma-separated)")
 	var settings listFlag
@@ -138,6 +142,9 @@ func parseConfig(args []string, stdout, stderr io.Writer) (config, error) {
 		}
 	}
 	cfg.pgSettings = settings
+	if cfg.window < 0 || cfg.window > cleanup.MaxWindowSize {
+		return cfg, fmt.Errorf("--window %d out of range 0..%d", cfg.window, cleanup.MaxWindowSize)
+	}
 	if cfg.keep && cfg.databaseURL == "" {
 		return cfg, errors.New("--keep needs --database-url: the throwaway cluster is removed at exit")
 	}
@@ -298,8 +305,8 @@ func printMachine(ctx context.Context, w io.Writer, c *cluster, cfg config) erro
 	fmt.Fprintf(w, "- PostgreSQL %s, %s; non-default settings: %s\n", version, where, strings.Join(settings, ", "))
 	s := cfg.sizes
 	fmt.Fprintf(w, "- load average at the start: %.1f (other work on the machine inflates wall times; server CPU times much less)\n", loadAverage())
-	fmt.Fprintf(w, "- sizes: compat=%d user-blocked=%d flat=%d:%d ip=%d; adaptive target %s\n",
-		s.compat, s.userBlocked, s.flatSmall, s.flatLarge, s.ip, cfg.target)
+	fmt.Fprintf(w, "- sizes: compat=%d user-blocked=%d flat=%d:%d ip=%d; adaptive target %s; window %d\n",
+		s.compat, s.userBlocked, s.flatSmall, s.flatLarge, s.ip, cfg.target, cfg.window)
 	if cfg.autoExplain > 0 {
 		fmt.Fprintf(w, "- auto_explain on for statements over %s: timings include its overhead\n", cfg.autoExplain)
 	}

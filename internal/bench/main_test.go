@@ -55,6 +55,7 @@ func TestParseConfigRefusesWhatAServerURLCannotDo(t *testing.T) {
 		{"--scenario", "compat,nope"},
 		{"--repeat", "0"},
 		{"--janitor-batch-sizes", "0"},
+		{"--window", "-1"},
 	} {
 		_, err := parseConfig(args, io.Discard, io.Discard)
 		require.Error(t, err, "%q", args)
@@ -117,7 +118,7 @@ func TestTinyRun(t *testing.T) {
 	}
 	var out strings.Builder
 	require.NoError(t, run(context.Background(), args, &out, io.Discard))
-	for _, want := range []string{"single-statement-tuned", "common-1000", "masstore-adaptive-50ms",
+	for _, want := range []string{"single-statement-tuned", "common-1000", "masstore-adaptive-50ms", "masstore-adaptive-100ms-window-25000",
 		"earlier-1000-mas-indexes", "masstore-1000-mas-indexes", "compat_in_order_300", "oauth2_300", "users_blocked_500", "compat_300", "queue_300", "### Goals"} {
 		require.Contains(t, out.String(), want)
 	}

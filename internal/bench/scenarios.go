@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/masstore/masstore/cleanup"
 )
 
 // Bounds of the goals.
@@ -47,10 +49,15 @@ func (b *bench) runScenario(ctx context.Context, name string) error {
 }
 
 // masstoreVariants are masstore's fixed-size and adaptive variants of job.
+// For a job with a window (cleanup.Job.Window) it adds the janitor's
+// default: the first target, out of windows of cfg.window candidates.
 func (b *bench) masstoreVariants(job string, targets []time.Duration) []variant {
-	vs := []variant{masstore(job, 1000, 0)}
+	vs := []variant{masstore(job, 1000, 0, 0)}
 	for _, t := range targets {
-		vs = append(vs, masstore(job, 1000, t))
+		vs = append(vs, masstore(job, 1000, t, 0))
+	}
+	if j, err := cleanup.Lookup(job); err == nil && j.Window != nil && b.cfg.window > 0 {
+		vs = append(vs, masstore(job, 1000, targets[0], b.cfg.window))
 	}
 	return vs
 }

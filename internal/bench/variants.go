@@ -225,30 +225,36 @@ func commonBatch(ctx context.Context, db *sqlx.DB, size int, cursor *time.Time) 
 
 // masstore runs the library's job with cleanup.Run on postgres.New, batch
 // size `size`, adaptive when target is not zero.
-func masstore(jobName string, size int, target time.Duration) variant {
-	return variant{name: engineVariantName("masstore", size, target), run: func(ctx context.Context, db *sqlx.DB, _ string) (outcome, error) {
+func masstore(jobName string, size int, target time.Duration, window int) variant {
+	return variant{name: engineVariantName("masstore", size, target, window), run: func(ctx context.Context, db *sqlx.DB, _ string) (outcome, error) {
 		job, err := cleanup.Lookup(jobName)
 		if err != nil {
 			return outcome{}, err
 		}
-		return runEngine(ctx, job, db, size, target)
+		return runEngine(ctx, job, db, size, target, window)
 	}}
 }
 
 // engineVariantName names a variant run through the engine: prefix-size,
-// or prefix-adaptive-target when the batch size adapts.
-func engineVariantName(prefix string, size int, target time.Duration) string {
+// or prefix-adaptive-target when the batch size adapts, then -window-N
+// when it deletes out of windows.
+func engineVariantName(prefix string, size int, target time.Duration, window int) string {
+	name := fmt.Sprintf("%s-%d", prefix, size)
 	if target > 0 {
-		return fmt.Sprintf("%s-adaptive-%s", prefix, target)
+		name = fmt.Sprintf("%s-adaptive-%s", prefix, target)
 	}
-	return fmt.Sprintf("%s-%d", prefix, size)
+	if window > 0 {
+		name += fmt.Sprintf("-window-%d", window)
+	}
+	return name
 }
 
 // runEngine runs job with cleanup.Run on postgres.New(db), batch size
-// `size`, adaptive when target is not zero, and collects its batches.
-func runEngine(ctx context.Context, job cleanup.Job, db *sqlx.DB, size int, target time.Duration) (outcome, error) {
+// `size`, adaptive when target is not zero, out of windows of `window`
+// candidates when not zero, and collects its batches.
+func runEngine(ctx context.Context, job cleanup.Job, db *sqlx.DB, size int, target time.Duration, window int) (outcome, error) {
 	var out outcome
-	opts := cleanup.Options{BatchSize: size, TargetBatchDuration: target, OnBatch: func(b cleanup.BatchInfo) {
+	opts := cleanup.Options{BatchSize: size, TargetBatchDuration: target, WindowSize: window, OnBatch: func(b cleanup.BatchInfo) {
 		out.batches = append(out.batches, b.Duration)
 		out.maxScanned = max(out.maxScanned, b.Scanned)
 		out.maxLimit = max(out.maxLimit, b.Limit)
@@ -369,13 +375,13 @@ func proposedULID(name, query string, size int, target time.Duration) variant {
 // viaEngine runs batch through cleanup.Run, batch size `size`, adaptive
 // when target is not zero, named like masstore's variants.
 func viaEngine(name string, size int, target time.Duration, batch func(ctx context.Context, db *sqlx.DB, after storage.Cursor, before time.Time, limit int) (storage.Batch, error)) variant {
-	return variant{name: engineVariantName(name, size, target), run: func(ctx context.Context, db *sqlx.DB, _ string) (outcome, error) {
+	return variant{name: engineVariantName(name, size, target, 0), run: func(ctx context.Context, db *sqlx.DB, _ string) (outcome, error) {
 		job := cleanup.Job{Name: name, Retention: 30 * 24 * time.Hour, Method: func(storage.Repository) storage.CleanupFunc {
 			return func(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
 				return batch(ctx, db, after, before, limit)
 			}
 		}}
-		return runEngine(ctx, job, db, size, target)
+		return runEngine(ctx, job, db, size, target, 0)
 	}}
 }
 

@@ -145,8 +145,9 @@ func (m *model) runAll(t *rapid.T) {
 
 func (m *model) drawOptions(t *rapid.T) cleanup.Options {
 	return cleanup.Options{
-		BatchSize: rapid.IntRange(1, 50).Draw(t, "batch size"),
-		DryRun:    rapid.IntRange(0, 7).Draw(t, "dry run (0)") == 0,
+		BatchSize:  rapid.IntRange(1, 50).Draw(t, "batch size"),
+		WindowSize: rapid.SampledFrom([]int{0, 1, 3, 100}).Draw(t, "window size"),
+		DryRun:     rapid.IntRange(0, 7).Draw(t, "dry run (0)") == 0,
 	}
 }
 
@@ -168,9 +169,9 @@ type modelReport struct {
 // no stale IP in the tables of the IP jobs that ran, and it remembers their
 // horizons for every later check. A dry run must change nothing.
 func (m *model) runJobs(t *rapid.T, jobs []cleanup.Job, opts cleanup.Options) {
-	what := fmt.Sprintf("run %s (batch size %d, retention overrides %v, dry run %v)", jobs[0].Name, opts.BatchSize, opts.Retention, opts.DryRun)
+	what := fmt.Sprintf("run %s (batch size %d, window size %d, retention overrides %v, dry run %v)", jobs[0].Name, opts.BatchSize, opts.WindowSize, opts.Retention, opts.DryRun)
 	if len(jobs) > 1 {
-		what = fmt.Sprintf("run all %d jobs (batch size %d, retention overrides %v, dry run %v)", len(jobs), opts.BatchSize, opts.Retention, opts.DryRun)
+		what = fmt.Sprintf("run all %d jobs (batch size %d, window size %d, retention overrides %v, dry run %v)", len(jobs), opts.BatchSize, opts.WindowSize, opts.Retention, opts.DryRun)
 	}
 	m.runAndCompare(t, what, jobs, opts)
 	if opts.DryRun {

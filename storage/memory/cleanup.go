@@ -108,6 +108,43 @@ func deleteAll(st *state, tbl string, cands []candidate, after storage.Cursor) (
 	return batch(cands, len(cands), after), nil
 }
 
+// window reads, without changing anything, the candidates byTime would
+// return from the rows rowsOf picks.
+func window[V any](r repo, ctx context.Context, op string, after storage.Cursor, before time.Time, limit int, rowsOf func(*state) map[ulid.ULID]V, at func(V) *time.Time) (storage.Window, error) {
+	return query(r, ctx, func(st *state) (storage.Window, error) {
+		if limit < 1 {
+			return storage.Window{}, fmt.Errorf("%s: limit %d: %w", op, limit, storage.ErrInvalidArgument)
+		}
+		cands := byTime(rowsOf(st), after, before, limit, at)
+		return storage.Window{IDs: ids(cands), Cursor: batch(cands, 0, after).Cursor}, nil
+	})
+}
+
+// deleteByID deletes, with del, those of ids that are rows of rowsOf whose
+// time (at) is strictly before `before`, and returns how many.
+func deleteByID[V any](r repo, ctx context.Context, op string, ids []ulid.ULID, before time.Time, rowsOf func(*state) map[ulid.ULID]V, at func(V) *time.Time, del func(*state, []ulid.ULID) error) (int, error) {
+	return mutate(r, ctx, func(st *state) (int, error) {
+		horizon := storage.Horizon(before)
+		rows := rowsOf(st)
+		seen := make(map[ulid.ULID]bool, len(ids))
+		var doomed []ulid.ULID
+		for _, id := range ids {
+			v, ok := rows[id]
+			if !ok || seen[id] {
+				continue
+			}
+			if t := at(v); t != nil && t.Before(horizon) {
+				seen[id] = true
+				doomed = append(doomed, id)
+			}
+		}
+		if err := del(st, doomed); err != nil {
+			return 0, fmt.Errorf("%s: %w", op, err)
+		}
+		return len(doomed), nil
+	})
+}
+
 // lastActive returns the time the IP clearing of a session orders by: its
 // last active time when it holds an IP, else nil.
 func lastActive(ip netip.Addr, at *time.Time) *time.Time {

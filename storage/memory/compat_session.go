@@ -284,21 +284,33 @@ func (r compatSessions) ExchangeSSOLogin(ctx context.Context, clock storage.Cloc
 // CleanupFinished deletes finished sessions with their tokens and SSO logins.
 func (r compatSessions) CleanupFinished(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
 	return r.cleanup(ctx, "clean up finished compat sessions", limit, func(st *state) (storage.Batch, error) {
-		cands := byTime(st.compatSessions.rows, after, before, limit, func(s storage.CompatSession) *time.Time { return s.FinishedAt })
-		if len(cands) == 0 {
-			return batch(cands, 0, after), nil
-		}
-		doomed := ids(cands)
-		rows := map[string][]ulid.ULID{
-			tCompatSessions:      doomed,
-			tCompatAccessTokens:  st.compatAccess.referencing(fkCompatAccessSession, doomed...),
-			tCompatRefreshTokens: st.compatRefresh.referencing(fkCompatRefreshSession, doomed...),
-			tCompatSSOLogins:     st.compatSSOLogins.referencing(fkSSOLoginCompatSession, doomed...),
-		}
-		if err := st.deleteRows(rows); err != nil {
-			return storage.Batch{}, err
-		}
-		return batch(cands, len(cands), after), nil
+		cands := byTime(st.compatSessions.rows, after, before, limit, compatFinishedAt)
+		return batch(cands, len(cands), after), deleteCompatSessions(st, ids(cands))
+	})
+}
+
+// FinishedWindow reads the candidates of CleanupFinished.
+func (r compatSessions) FinishedWindow(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Window, error) {
+	return window(r.repo, ctx, "read finished compat sessions", after, before, limit, func(st *state) map[ulid.ULID]storage.CompatSession { return st.compatSessions.rows }, compatFinishedAt)
+}
+
+// DeleteFinished deletes those of ids that are sessions finished before `before`.
+func (r compatSessions) DeleteFinished(ctx context.Context, ids []ulid.ULID, before time.Time) (int, error) {
+	return deleteByID(r.repo, ctx, "delete finished compat sessions", ids, before, func(st *state) map[ulid.ULID]storage.CompatSession { return st.compatSessions.rows }, compatFinishedAt, deleteCompatSessions)
+}
+
+func compatFinishedAt(s storage.CompatSession) *time.Time { return s.FinishedAt }
+
+// deleteCompatSessions deletes the sessions with their tokens and SSO logins.
+func deleteCompatSessions(st *state, doomed []ulid.ULID) error {
+	if len(doomed) == 0 {
+		return nil
+	}
+	return st.deleteRows(map[string][]ulid.ULID{
+		tCompatSessions:      doomed,
+		tCompatAccessTokens:  st.compatAccess.referencing(fkCompatAccessSession, doomed...),
+		tCompatRefreshTokens: st.compatRefresh.referencing(fkCompatRefreshSession, doomed...),
+		tCompatSSOLogins:     st.compatSSOLogins.referencing(fkSSOLoginCompatSession, doomed...),
 	})
 }
 

@@ -137,22 +137,34 @@ func (r oauth2Sessions) RecordActivity(ctx context.Context, clock storage.Clock,
 // CleanupFinished deletes finished sessions with their tokens and grants.
 func (r oauth2Sessions) CleanupFinished(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
 	return r.cleanup(ctx, "clean up finished OAuth 2.0 sessions", limit, func(st *state) (storage.Batch, error) {
-		cands := byTime(st.oauth2Sessions.rows, after, before, limit, func(s storage.OAuth2Session) *time.Time { return s.FinishedAt })
-		if len(cands) == 0 {
-			return batch(cands, 0, after), nil
-		}
-		// Device-code grants go by CASCADE; the rest is NO ACTION.
-		doomed := ids(cands)
-		rows := map[string][]ulid.ULID{
-			tOAuth2Sessions:      doomed,
-			tOAuth2AccessTokens:  st.oauth2Access.referencing(fkOAuth2TokenSession, doomed...),
-			tOAuth2RefreshTokens: st.oauth2Refresh.referencing(fkOAuth2TokenSession, doomed...),
-			tAuthorizationGrants: st.authGrants.referencing(fkAuthGrantSession, doomed...),
-		}
-		if err := st.deleteRows(rows); err != nil {
-			return storage.Batch{}, err
-		}
-		return batch(cands, len(cands), after), nil
+		cands := byTime(st.oauth2Sessions.rows, after, before, limit, oauth2FinishedAt)
+		return batch(cands, len(cands), after), deleteOAuth2Sessions(st, ids(cands))
+	})
+}
+
+// FinishedWindow reads the candidates of CleanupFinished.
+func (r oauth2Sessions) FinishedWindow(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Window, error) {
+	return window(r.repo, ctx, "read finished OAuth 2.0 sessions", after, before, limit, func(st *state) map[ulid.ULID]storage.OAuth2Session { return st.oauth2Sessions.rows }, oauth2FinishedAt)
+}
+
+// DeleteFinished deletes those of ids that are sessions finished before `before`.
+func (r oauth2Sessions) DeleteFinished(ctx context.Context, ids []ulid.ULID, before time.Time) (int, error) {
+	return deleteByID(r.repo, ctx, "delete finished OAuth 2.0 sessions", ids, before, func(st *state) map[ulid.ULID]storage.OAuth2Session { return st.oauth2Sessions.rows }, oauth2FinishedAt, deleteOAuth2Sessions)
+}
+
+func oauth2FinishedAt(s storage.OAuth2Session) *time.Time { return s.FinishedAt }
+
+// deleteOAuth2Sessions deletes the sessions with their tokens and
+// authorization grants (NO ACTION); device-code grants go by CASCADE.
+func deleteOAuth2Sessions(st *state, doomed []ulid.ULID) error {
+	if len(doomed) == 0 {
+		return nil
+	}
+	return st.deleteRows(map[string][]ulid.ULID{
+		tOAuth2Sessions:      doomed,
+		tOAuth2AccessTokens:  st.oauth2Access.referencing(fkOAuth2TokenSession, doomed...),
+		tOAuth2RefreshTokens: st.oauth2Refresh.referencing(fkOAuth2TokenSession, doomed...),
+		tAuthorizationGrants: st.authGrants.referencing(fkAuthGrantSession, doomed...),
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 	"github.com/oklog/ulid/v2"
 
 	"github.com/masstore/masstore/internal/ulidx"
@@ -63,6 +64,97 @@ func runCleanup(ctx context.Context, ext sqlx.ExtContext, name, query string, af
 		}
 	}
 	return b, nil
+}
+
+// timeWindow reads a window of a cleanup ordered by (time, id). Its query
+// takes the arguments of timeCleanup's and returns the candidates' id and
+// time, in order.
+func timeWindow(ctx context.Context, ext sqlx.ExtContext, name, query string, after storage.Cursor, before time.Time, limit int) (storage.Window, error) {
+	if limit < 1 {
+		return storage.Window{}, fmt.Errorf("%s: limit %d: %w", name, limit, storage.ErrInvalidArgument)
+	}
+	rows, err := ext.QueryxContext(ctx, query, storage.Horizon(before), storage.Timestamp(after.Time), key(after.ID), limit)
+	if err != nil {
+		return storage.Window{}, fmt.Errorf("%s: %w", name, translate(err))
+	}
+	defer rows.Close()
+	w := storage.Window{IDs: make([]ulid.ULID, 0, min(limit, 1<<16)), Cursor: after}
+	for rows.Next() {
+		var (
+			id ulid.ULID
+			t  *time.Time
+		)
+		if err := rows.Scan(idCol{&id}, nullTimeCol{&t}); err != nil {
+			return storage.Window{}, fmt.Errorf("%s: %w", name, err)
+		}
+		w.IDs = append(w.IDs, id)
+		w.Cursor = storage.Cursor{Time: *t, ID: id}
+	}
+	if err := rows.Err(); err != nil {
+		return storage.Window{}, fmt.Errorf("%s: %w", name, translate(err))
+	}
+	return w, nil
+}
+
+// deleteByID runs a DeleteFunc's statement: $1 the horizon, $2 the IDs; it
+// returns the number of rows deleted.
+func deleteByID(ctx context.Context, ext sqlx.ExtContext, name, query string, ids []ulid.ULID, before time.Time) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = key(id)
+	}
+	var n int
+	if err := ext.QueryRowxContext(ctx, query, storage.Horizon(before), pq.Array(keys)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("%s: %w", name, translateDelete(err))
+	}
+	return n, nil
+}
+
+// finishedQueries are the statements of a finished-session cleanup.
+type finishedQueries struct {
+	batch  string // the CleanupFunc's (see timeCleanup)
+	window string // the WindowFunc's (see timeWindow)
+	byID   string // the DeleteFunc's (see deleteByID)
+}
+
+// finishedSessionQueries returns the statements deleting table's sessions
+// finished before the horizon, each with its rows in children (tables whose
+// idColumn references the session). The batch and the window read the
+// candidates from the (finished_at) index in (finished_at, id) order; the
+// delete by ID finds them by primary key, in ID order.
+func finishedSessionQueries(table, idColumn string, children ...string) finishedQueries {
+	deletes := ""
+	for _, c := range children {
+		deletes += fmt.Sprintf(`, deleted_%[1]s AS (
+	DELETE FROM %[1]s WHERE %[2]s = ANY (ARRAY(SELECT id FROM candidates))
+)`, c, idColumn)
+	}
+	deletes += fmt.Sprintf(`, deleted AS (
+	DELETE FROM %[1]s WHERE %[2]s = ANY (ARRAY(SELECT id FROM candidates))
+	RETURNING 1
+)`, table, idColumn)
+	inOrder := fmt.Sprintf(`
+	SELECT %[2]s AS id, finished_at AS t FROM %[1]s
+	WHERE finished_at IS NOT NULL AND finished_at < $1 AND (finished_at, %[2]s) > ($2, $3)
+	ORDER BY finished_at, %[2]s
+	LIMIT $4`, table, idColumn)
+	return finishedQueries{
+		batch: `
+WITH candidates AS MATERIALIZED (` + inOrder + `
+	FOR UPDATE SKIP LOCKED
+)` + deletes + cleanupResult,
+		window: inOrder,
+		byID: fmt.Sprintf(`
+WITH candidates AS MATERIALIZED (
+	SELECT %[2]s AS id FROM %[1]s
+	WHERE %[2]s = ANY ($2::uuid[]) AND finished_at < $1
+	FOR UPDATE SKIP LOCKED
+)`, table, idColumn) + deletes + `
+SELECT count(*) FROM deleted`,
+	}
 }
 
 // count runs a counting query whose $1 is the horizon.

@@ -291,30 +291,25 @@ func (r compatSessions) ExchangeSSOLogin(ctx context.Context, clock storage.Cloc
 	return nil, fmt.Errorf("exchange SSO login %s: %w", login.ID, err)
 }
 
-// cleanupFinishedCompatSessions deletes finished sessions with their refresh
+// finishedCompatSessions deletes finished sessions with their refresh
 // tokens, access tokens (both NO ACTION) and SSO logins (which would
 // otherwise only be unlinked).
-const cleanupFinishedCompatSessions = `
-WITH candidates AS MATERIALIZED (
-	SELECT compat_session_id AS id, finished_at AS t FROM compat_sessions
-	WHERE finished_at IS NOT NULL AND finished_at < $1 AND (finished_at, compat_session_id) > ($2, $3)
-	ORDER BY finished_at, compat_session_id
-	LIMIT $4
-	FOR UPDATE SKIP LOCKED
-), deleted_refresh_tokens AS (
-	DELETE FROM compat_refresh_tokens WHERE compat_session_id = ANY (ARRAY(SELECT id FROM candidates))
-), deleted_access_tokens AS (
-	DELETE FROM compat_access_tokens WHERE compat_session_id = ANY (ARRAY(SELECT id FROM candidates))
-), deleted_sso_logins AS (
-	DELETE FROM compat_sso_logins WHERE compat_session_id = ANY (ARRAY(SELECT id FROM candidates))
-), deleted AS (
-	DELETE FROM compat_sessions WHERE compat_session_id = ANY (ARRAY(SELECT id FROM candidates))
-	RETURNING 1
-)` + cleanupResult
+var finishedCompatSessions = finishedSessionQueries("compat_sessions", "compat_session_id",
+	"compat_refresh_tokens", "compat_access_tokens", "compat_sso_logins")
 
 // CleanupFinished deletes sessions finished before `before`.
 func (r compatSessions) CleanupFinished(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
-	return timeCleanup(ctx, r.ext, "clean up finished compat sessions", cleanupFinishedCompatSessions, after, before, limit)
+	return timeCleanup(ctx, r.ext, "clean up finished compat sessions", finishedCompatSessions.batch, after, before, limit)
+}
+
+// FinishedWindow reads the candidates of CleanupFinished.
+func (r compatSessions) FinishedWindow(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Window, error) {
+	return timeWindow(ctx, r.ext, "read finished compat sessions", finishedCompatSessions.window, after, before, limit)
+}
+
+// DeleteFinished deletes those of ids that are sessions finished before `before`.
+func (r compatSessions) DeleteFinished(ctx context.Context, ids []ulid.ULID, before time.Time) (int, error) {
+	return deleteByID(ctx, r.ext, "delete finished compat sessions", finishedCompatSessions.byID, ids, before)
 }
 
 // ClearInactiveIPs nulls the IP of sessions last active before `before`.

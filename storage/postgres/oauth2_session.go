@@ -150,30 +150,25 @@ func (r oauth2Sessions) RecordActivity(ctx context.Context, clock storage.Clock,
 	return recordActivity(ctx, r.ext, "oauth2_sessions", "oauth2_session_id", "OAuth 2.0 session", clock, id, ip)
 }
 
-// cleanupFinishedOAuth2Sessions deletes finished sessions with their refresh
+// finishedOAuth2Sessions deletes finished sessions with their refresh
 // tokens, access tokens and authorization grants (all NO ACTION);
 // device-code grants go by cascade.
-const cleanupFinishedOAuth2Sessions = `
-WITH candidates AS MATERIALIZED (
-	SELECT oauth2_session_id AS id, finished_at AS t FROM oauth2_sessions
-	WHERE finished_at IS NOT NULL AND finished_at < $1 AND (finished_at, oauth2_session_id) > ($2, $3)
-	ORDER BY finished_at, oauth2_session_id
-	LIMIT $4
-	FOR UPDATE SKIP LOCKED
-), deleted_refresh_tokens AS (
-	DELETE FROM oauth2_refresh_tokens WHERE oauth2_session_id = ANY (ARRAY(SELECT id FROM candidates))
-), deleted_access_tokens AS (
-	DELETE FROM oauth2_access_tokens WHERE oauth2_session_id = ANY (ARRAY(SELECT id FROM candidates))
-), deleted_authorization_grants AS (
-	DELETE FROM oauth2_authorization_grants WHERE oauth2_session_id = ANY (ARRAY(SELECT id FROM candidates))
-), deleted AS (
-	DELETE FROM oauth2_sessions WHERE oauth2_session_id = ANY (ARRAY(SELECT id FROM candidates))
-	RETURNING 1
-)` + cleanupResult
+var finishedOAuth2Sessions = finishedSessionQueries("oauth2_sessions", "oauth2_session_id",
+	"oauth2_refresh_tokens", "oauth2_access_tokens", "oauth2_authorization_grants")
 
 // CleanupFinished deletes sessions finished before `before`.
 func (r oauth2Sessions) CleanupFinished(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
-	return timeCleanup(ctx, r.ext, "clean up finished OAuth 2.0 sessions", cleanupFinishedOAuth2Sessions, after, before, limit)
+	return timeCleanup(ctx, r.ext, "clean up finished OAuth 2.0 sessions", finishedOAuth2Sessions.batch, after, before, limit)
+}
+
+// FinishedWindow reads the candidates of CleanupFinished.
+func (r oauth2Sessions) FinishedWindow(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Window, error) {
+	return timeWindow(ctx, r.ext, "read finished OAuth 2.0 sessions", finishedOAuth2Sessions.window, after, before, limit)
+}
+
+// DeleteFinished deletes those of ids that are sessions finished before `before`.
+func (r oauth2Sessions) DeleteFinished(ctx context.Context, ids []ulid.ULID, before time.Time) (int, error) {
+	return deleteByID(ctx, r.ext, "delete finished OAuth 2.0 sessions", finishedOAuth2Sessions.byID, ids, before)
 }
 
 // ClearInactiveIPs nulls the IP of sessions last active before `before`.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 	"github.com/stretchr/testify/require"
 
 	"github.com/masstore/masstore/internal/pgtest"
@@ -152,13 +153,24 @@ func TestCleanupPlans(t *testing.T) {
 	horizon := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	timeArgs := []any{storage.Horizon(horizon), time.Time{}, key(ulidx.Horizon(time.Time{})), 1000}
 	ulidArgs := []any{key(ulidx.Horizon(horizon)), key(ulidx.Horizon(time.Time{})), 1000}
+	// A delete by ID gets a window's worth of IDs (none of them rows: the
+	// plan is what matters).
+	ids := make([]string, 1000)
+	for i := range ids {
+		ids[i] = key(ulidx.Horizon(horizon.Add(time.Duration(i) * time.Second)))
+	}
+	idArgs := []any{storage.Horizon(horizon), pq.Array(ids)}
 
 	cases := []struct {
 		name, query, table, index string
 		args                      []any
 	}{
-		{"FinishedCompatSessions", cleanupFinishedCompatSessions, "compat_sessions", "compat_sessions_finished_at_idx", timeArgs},
-		{"FinishedOAuth2Sessions", cleanupFinishedOAuth2Sessions, "oauth2_sessions", "oauth2_sessions_finished_at_idx", timeArgs},
+		{"FinishedCompatSessions", finishedCompatSessions.batch, "compat_sessions", "compat_sessions_finished_at_idx", timeArgs},
+		{"FinishedOAuth2Sessions", finishedOAuth2Sessions.batch, "oauth2_sessions", "oauth2_sessions_finished_at_idx", timeArgs},
+		{"FinishedCompatSessionsWindow", finishedCompatSessions.window, "compat_sessions", "compat_sessions_finished_at_idx", timeArgs},
+		{"FinishedOAuth2SessionsWindow", finishedOAuth2Sessions.window, "oauth2_sessions", "oauth2_sessions_finished_at_idx", timeArgs},
+		{"FinishedCompatSessionsByID", finishedCompatSessions.byID, "compat_sessions", "compat_sessions_pkey", idArgs},
+		{"FinishedOAuth2SessionsByID", finishedOAuth2Sessions.byID, "oauth2_sessions", "oauth2_sessions_pkey", idArgs},
 		{"FinishedUserSessions", cleanupFinishedUserSessions, "user_sessions", "masstore_user_sessions_finished_idx", timeArgs},
 		{"CompatSessionIPs", clearIPsQuery("compat_sessions", "compat_session_id"), "compat_sessions", "compat_sessions_inactive_ips_idx", timeArgs},
 		{"OAuth2SessionIPs", clearIPsQuery("oauth2_sessions", "oauth2_session_id"), "oauth2_sessions", "oauth2_sessions_inactive_ips_idx", timeArgs},

@@ -139,7 +139,9 @@ func testCleanupCase(t *testing.T, f Factory, loc *time.Location, c cleanupCase)
 	for _, r := range c.rules {
 		t.Run(r.name, func(t *testing.T) {
 			t.Parallel()
-			r.run(newCleanupEnv(t, f, loc))
+			e := newCleanupEnv(t, f, loc)
+			e.cleanup = c.run
+			r.run(e)
 		})
 	}
 }

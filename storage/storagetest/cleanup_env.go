@@ -29,6 +29,8 @@ type cleanupEnv struct {
 	store   storage.Store
 	clock   *storage.TestClock
 	horizon time.Time
+	// cleanup is the method under test, in a case's rules.
+	cleanup func(storage.Repository) storage.CleanupFunc
 }
 
 func newCleanupEnv(t *testing.T, f Factory, loc *time.Location) *cleanupEnv {

@@ -91,10 +91,86 @@ func sessionCleanupCases() []cleanupCase {
 			},
 		},
 	}
+	// The windowed forms of the finished compat and OAuth 2.0 session
+	// cleanups (a window read, then a delete of its IDs) obey the same rules.
+	for _, w := range []struct {
+		of     string
+		name   string
+		window func(storage.Repository) (storage.WindowFunc, storage.DeleteFunc)
+	}{
+		{"CompatSessions.CleanupFinished", "CompatSessions.FinishedWindow+DeleteFinished", func(r storage.Repository) (storage.WindowFunc, storage.DeleteFunc) {
+			return r.CompatSessions().FinishedWindow, r.CompatSessions().DeleteFinished
+		}},
+		{"OAuth2Sessions.CleanupFinished", "OAuth2Sessions.FinishedWindow+DeleteFinished", func(r storage.Repository) (storage.WindowFunc, storage.DeleteFunc) {
+			return r.OAuth2Sessions().FinishedWindow, r.OAuth2Sessions().DeleteFinished
+		}},
+	} {
+		for _, c := range cases {
+			if c.name == w.of {
+				c.name, c.run = w.name, windowed(w.window)
+				c.rules = append(c.rules[:len(c.rules):len(c.rules)], cleanupRule{"DeleteLeavesWhatIsNoCandidate", deleteLeavesNonCandidates(c.add, w.window)})
+				cases = append(cases, c)
+				break
+			}
+		}
+	}
 	for _, h := range ipHolders() {
 		cases = append(cases, h.cleanupCase())
 	}
 	return cases
+}
+
+// windowed makes a CleanupFunc of a window read and a delete of the IDs it
+// read: one batch as the engine's windows run it when a window is one batch.
+func windowed(window func(storage.Repository) (storage.WindowFunc, storage.DeleteFunc)) func(storage.Repository) storage.CleanupFunc {
+	return func(r storage.Repository) storage.CleanupFunc {
+		read, del := window(r)
+		return func(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
+			w, err := read(ctx, after, before, limit)
+			if err != nil {
+				return storage.Batch{}, err
+			}
+			n, err := del(ctx, w.IDs, before)
+			return storage.Batch{Affected: n, Scanned: len(w.IDs), Cursor: w.Cursor}, err
+		}
+	}
+}
+
+// deleteLeavesNonCandidates: a window reads without deleting; the delete
+// leaves a row that is not (or no longer) a candidate, ignores unknown and
+// repeated IDs, and deletes nothing given no IDs.
+func deleteLeavesNonCandidates(add func(e *cleanupEnv, when time.Time) func() bool, window func(storage.Repository) (storage.WindowFunc, storage.DeleteFunc)) func(e *cleanupEnv) {
+	return func(e *cleanupEnv) {
+		old := add(e, e.horizon.Add(-time.Minute))
+		atHorizon := add(e, e.horizon)
+		read, del := window(e.store)
+
+		w, err := read(e.ctx, storage.Cursor{}, e.horizon, 10)
+		require.NoError(e.t, err)
+		require.Len(e.t, w.IDs, 1)
+		require.True(e.t, old(), "a window deletes nothing")
+		w2, err := read(e.ctx, storage.Cursor{}, e.horizon.Add(time.Minute), 10)
+		require.NoError(e.t, err)
+		require.Len(e.t, w2.IDs, 2)
+
+		n, err := del(e.ctx, nil, e.horizon)
+		require.NoError(e.t, err)
+		require.Equal(e.t, 0, n, "no IDs")
+		// The row at the horizon is no candidate at e.horizon, whatever the
+		// window it came from said; an unknown ID is no row.
+		n, err = del(e.ctx, []ulid.ULID{w2.IDs[1], ulid.Make()}, e.horizon)
+		require.NoError(e.t, err)
+		require.Equal(e.t, 0, n)
+		require.True(e.t, atHorizon())
+		n, err = del(e.ctx, []ulid.ULID{w.IDs[0], w.IDs[0]}, e.horizon)
+		require.NoError(e.t, err)
+		require.Equal(e.t, 1, n, "a repeated ID is one row")
+		require.False(e.t, old())
+		n, err = del(e.ctx, w.IDs, e.horizon)
+		require.NoError(e.t, err)
+		require.Equal(e.t, 0, n, "a row already gone")
+		require.True(e.t, atHorizon())
+	}
 }
 
 // requireSkipped runs fn over a store whose only candidate must be skipped:
@@ -250,7 +326,7 @@ func compatSessionKeepsUnfinished(e *cleanupEnv) {
 	e.set(-48 * time.Hour)
 	s := mustCompatSession(e.t, e.store, e.clock, mustUser(e.t, e.store, e.clock), nil)
 
-	requireUntouched(e, compatSessionCleanup(e.store), func() bool { return e.hasCompatSession(s.ID) })
+	requireUntouched(e, e.cleanup(e.store), func() bool { return e.hasCompatSession(s.ID) })
 }
 
 func compatSessionDeletesOwnRows(e *cleanupEnv) {
@@ -268,7 +344,7 @@ func compatSessionDeletesOwnRows(e *cleanupEnv) {
 	e.set(-time.Hour)
 	mustFinishCompatSession(e.t, e.store, e.clock, c)
 
-	require.Equal(e.t, 1, e.batch(compatSessionCleanup(e.store), storage.Cursor{}, 10).Affected)
+	require.Equal(e.t, 1, e.batch(e.cleanup(e.store), storage.Cursor{}, 10).Affected)
 	require.False(e.t, e.hasCompatSession(c.ID))
 	require.False(e.t, e.hasCompatAccessToken(access.Token))
 	require.False(e.t, e.hasCompatRefreshToken(refresh.Token))
@@ -300,7 +376,7 @@ func oauth2SessionKeepsUnfinished(e *cleanupEnv) {
 	e.set(-48 * time.Hour)
 	s := mustOAuth2Session(e.t, e.store, e.clock, mustClient(e.t, e.store, e.clock), nil, nil)
 
-	requireUntouched(e, oauth2SessionCleanup(e.store), func() bool { return e.hasOAuth2Session(s.ID) })
+	requireUntouched(e, e.cleanup(e.store), func() bool { return e.hasOAuth2Session(s.ID) })
 }
 
 func oauth2SessionDeletesOwnRows(e *cleanupEnv) {
@@ -322,7 +398,7 @@ func oauth2SessionDeletesOwnRows(e *cleanupEnv) {
 	e.set(-time.Hour)
 	mustFinishOAuth2Session(e.t, e.store, e.clock, o)
 
-	require.Equal(e.t, 1, e.batch(oauth2SessionCleanup(e.store), storage.Cursor{}, 10).Affected)
+	require.Equal(e.t, 1, e.batch(e.cleanup(e.store), storage.Cursor{}, 10).Affected)
 	require.False(e.t, e.hasOAuth2Session(o.ID))
 	require.False(e.t, e.hasAccessToken(access.ID))
 	require.False(e.t, e.hasRefreshToken(refresh.ID))
