@@ -10,31 +10,45 @@ import (
 	"github.com/masstore/masstore/storage"
 )
 
-// nextBatch runs a job's next batch of at most limit candidates after the
-// cursor `after` (that of the batches before). It returns the batch, whose
-// Cursor is the run's cursor after it, and whether it was the last.
-type nextBatch func(ctx context.Context, after storage.Cursor, limit int) (b storage.Batch, last bool, err error)
+// batcher is how a job's run goes batch by batch.
+type batcher interface {
+	// prepare does what precedes the next batch without locking anything
+	// (reading a window); it is not part of the batch's duration.
+	prepare(ctx context.Context, after storage.Cursor, limit int) error
+	// next runs the next batch of at most limit candidates after the
+	// cursor `after` (that of the batches before). It returns the batch,
+	// whose Cursor is the run's cursor after it, and whether it was the last.
+	next(ctx context.Context, after storage.Cursor, limit int) (b storage.Batch, last bool, err error)
+}
 
-// batches returns how the job's run goes batch by batch: one CleanupFunc
-// call each, or, when the job has a window and opts ask for one, deletes by
-// ID out of windows read ahead.
-func batches(job Job, repo storage.Repository, horizon time.Time, opts Options) nextBatch {
+// batches returns the job's batcher: one CleanupFunc call a batch, or, when
+// the job has a window and opts ask for one, deletes by ID out of windows
+// read ahead.
+func batches(job Job, repo storage.Repository, horizon time.Time, opts Options) batcher {
 	if job.Window == nil || opts.WindowSize == 0 {
-		clean := job.Method(repo)
-		return func(ctx context.Context, after storage.Cursor, limit int) (storage.Batch, bool, error) {
-			b, err := clean(ctx, after, horizon, limit)
-			if err != nil {
-				return b, false, err
-			}
-			if b.Scanned == 0 {
-				b.Cursor = after
-			}
-			return b, b.Scanned < limit, nil
-		}
+		return statements{clean: job.Method(repo), horizon: horizon}
 	}
 	read, del := job.Window(repo)
-	w := &windows{read: read, del: del, horizon: horizon, size: opts.WindowSize}
-	return w.next
+	return &windows{read: read, del: del, horizon: horizon, size: opts.WindowSize}
+}
+
+// statements runs each batch as one CleanupFunc call.
+type statements struct {
+	clean   storage.CleanupFunc
+	horizon time.Time
+}
+
+func (statements) prepare(context.Context, storage.Cursor, int) error { return nil }
+
+func (s statements) next(ctx context.Context, after storage.Cursor, limit int) (storage.Batch, bool, error) {
+	b, err := s.clean(ctx, after, s.horizon, limit)
+	if err != nil {
+		return b, false, err
+	}
+	if b.Scanned == 0 {
+		b.Cursor = after
+	}
+	return b, b.Scanned < limit, nil
 }
 
 // windows deletes a job's candidates window by window: it reads a window of
@@ -47,23 +61,28 @@ type windows struct {
 	horizon time.Time
 	size    int
 
-	pending []ulid.ULID
-	end     storage.Cursor // the cursor after the window being deleted
-	last    bool           // the window being deleted is the last
+	filled  bool           // a window was read and not yet all deleted
+	pending []ulid.ULID    // its IDs not yet deleted, in ID order
+	end     storage.Cursor // the cursor after it
+	last    bool           // it was the last
+}
+
+func (w *windows) prepare(ctx context.Context, after storage.Cursor, limit int) error {
+	if w.filled {
+		return nil
+	}
+	limit = max(w.size, limit)
+	win, err := w.read(ctx, after, w.horizon, limit)
+	if err != nil {
+		return err
+	}
+	w.filled = true
+	w.pending = slices.SortedFunc(slices.Values(win.IDs), ulid.ULID.Compare)
+	w.end, w.last = win.Cursor, len(win.IDs) < limit
+	return nil
 }
 
 func (w *windows) next(ctx context.Context, after storage.Cursor, limit int) (storage.Batch, bool, error) {
-	if len(w.pending) == 0 {
-		win, err := w.read(ctx, after, w.horizon, max(w.size, limit))
-		if err != nil {
-			return storage.Batch{}, false, err
-		}
-		if len(win.IDs) == 0 {
-			return storage.Batch{Cursor: after}, true, nil
-		}
-		w.pending = slices.SortedFunc(slices.Values(win.IDs), ulid.ULID.Compare)
-		w.end, w.last = win.Cursor, len(win.IDs) < max(w.size, limit)
-	}
 	ids := w.pending[:min(limit, len(w.pending))]
 	deleted, err := w.del(ctx, ids, w.horizon)
 	if err != nil {
@@ -74,6 +93,7 @@ func (w *windows) next(ctx context.Context, after storage.Cursor, limit int) (st
 	if len(w.pending) > 0 {
 		return b, false, nil
 	}
+	w.filled = false
 	b.Cursor = w.end
-	return b, w.last, nil
+	return b, w.last || len(ids) == 0, nil
 }

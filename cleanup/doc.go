@@ -9,7 +9,9 @@
 // cadence, and the repository method it drives. One engine ([Run]) runs any
 // job: it reads the clock once, computes the horizon, calls the method batch
 // after batch with the cursor the last batch returned, and stops when a batch
-// comes back short, when a limit is reached, or when the context ends.
+// comes back short, when a limit is reached, or when the context ends. With
+// Options.WindowSize, the jobs that have a window ([Job].Window) read that
+// many candidates ahead and delete them batch by batch in ID order.
 //
 // [Jobs] lists MAS's 18 jobs in the order that keeps back-channel logout
 // working (compat and OAuth 2.0 sessions before browser sessions, browser

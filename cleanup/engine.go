@@ -185,7 +185,7 @@ func runJob(ctx context.Context, job Job, repo storage.Repository, now time.Time
 	retention := opts.retention(job)
 	r := Report{Job: job.Name, Retention: retention, Horizon: now.Add(-retention), DryRun: opts.DryRun}
 	elapsed := opts.stopwatch().Start()
-	next := batches(job, repo, r.Horizon, opts)
+	source := batches(job, repo, r.Horizon, opts)
 	size := opts.batchSize()
 	stop := func(reason StopReason, err error) (Report, error) {
 		r.Stopped = reason
@@ -213,8 +213,15 @@ func runJob(ctx context.Context, job Job, repo storage.Repository, now time.Time
 			}
 			limit = min(limit, left)
 		}
+		err := source.prepare(ctx, r.Cursor, limit)
 		batchElapsed := opts.stopwatch().Start()
-		b, last, err := next(ctx, r.Cursor, limit)
+		var (
+			b    storage.Batch
+			last bool
+		)
+		if err == nil {
+			b, last, err = source.next(ctx, r.Cursor, limit)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return stop(StoppedCancelled, fmt.Errorf("%s: batch %d: %w", job.Name, r.Batches+1, ctx.Err()))

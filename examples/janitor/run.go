@@ -35,7 +35,8 @@ const defaultTargetBatchDuration = 100 * time.Millisecond
 // defaultWindowSize makes the finished compat and OAuth 2.0 session jobs
 // delete out of windows read ahead, in ID order, unless told otherwise: in
 // BENCHMARKS.md it is what keeps their rows per second flat from 100 000 to
-// millions of candidates. A window holds 16 bytes per candidate (400 KB).
+// 5 000 000 candidates (1.02×, against 1.77× without). A window holds 16
+// bytes per candidate (400 KB).
 const defaultWindowSize = 25000
 
 // runConfig is what `janitor run` was asked to do.

@@ -108,24 +108,42 @@ func deleteAll(st *state, tbl string, cands []candidate, after storage.Cursor) (
 	return batch(cands, len(cands), after), nil
 }
 
-// window reads, without changing anything, the candidates byTime would
-// return from the rows rowsOf picks.
-func window[V any](r repo, ctx context.Context, op string, after storage.Cursor, before time.Time, limit int, rowsOf func(*state) map[ulid.ULID]V, at func(V) *time.Time) (storage.Window, error) {
+// finishedCleanup is the finished-session cleanup of one table: where its
+// rows are, when a row finished, and how sessions go with what goes with
+// them (del, which gets no IDs when nothing qualifies).
+type finishedCleanup[V any] struct {
+	what string // "compat sessions"
+	rows func(*state) map[ulid.ULID]V
+	at   func(V) *time.Time
+	del  func(st *state, doomed []ulid.ULID) error
+}
+
+// batch is the CleanupFunc: the first limit candidates after the cursor go.
+func (f finishedCleanup[V]) batch(r repo, ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
+	return r.cleanup(ctx, "clean up finished "+f.what, limit, func(st *state) (storage.Batch, error) {
+		cands := byTime(f.rows(st), after, before, limit, f.at)
+		return batch(cands, len(cands), after), f.del(st, ids(cands))
+	})
+}
+
+// window is the WindowFunc: batch's candidates, read without changing
+// anything.
+func (f finishedCleanup[V]) window(r repo, ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Window, error) {
 	return query(r, ctx, func(st *state) (storage.Window, error) {
 		if limit < 1 {
-			return storage.Window{}, fmt.Errorf("%s: limit %d: %w", op, limit, storage.ErrInvalidArgument)
+			return storage.Window{}, fmt.Errorf("read finished %s: limit %d: %w", f.what, limit, storage.ErrInvalidArgument)
 		}
-		cands := byTime(rowsOf(st), after, before, limit, at)
+		cands := byTime(f.rows(st), after, before, limit, f.at)
 		return storage.Window{IDs: ids(cands), Cursor: batch(cands, 0, after).Cursor}, nil
 	})
 }
 
-// deleteByID deletes, with del, those of ids that are rows of rowsOf whose
-// time (at) is strictly before `before`, and returns how many.
-func deleteByID[V any](r repo, ctx context.Context, op string, ids []ulid.ULID, before time.Time, rowsOf func(*state) map[ulid.ULID]V, at func(V) *time.Time, del func(*state, []ulid.ULID) error) (int, error) {
+// deleteByID is the DeleteFunc: those of ids that are sessions finished
+// strictly before `before` go.
+func (f finishedCleanup[V]) deleteByID(r repo, ctx context.Context, ids []ulid.ULID, before time.Time) (int, error) {
 	return mutate(r, ctx, func(st *state) (int, error) {
 		horizon := storage.Horizon(before)
-		rows := rowsOf(st)
+		rows := f.rows(st)
 		seen := make(map[ulid.ULID]bool, len(ids))
 		var doomed []ulid.ULID
 		for _, id := range ids {
@@ -133,13 +151,13 @@ func deleteByID[V any](r repo, ctx context.Context, op string, ids []ulid.ULID, 
 			if !ok || seen[id] {
 				continue
 			}
-			if t := at(v); t != nil && t.Before(horizon) {
+			if t := f.at(v); t != nil && t.Before(horizon) {
 				seen[id] = true
 				doomed = append(doomed, id)
 			}
 		}
-		if err := del(st, doomed); err != nil {
-			return 0, fmt.Errorf("%s: %w", op, err)
+		if err := f.del(st, doomed); err != nil {
+			return 0, fmt.Errorf("delete finished %s: %w", f.what, err)
 		}
 		return len(doomed), nil
 	})

@@ -283,23 +283,26 @@ func (r compatSessions) ExchangeSSOLogin(ctx context.Context, clock storage.Cloc
 
 // CleanupFinished deletes finished sessions with their tokens and SSO logins.
 func (r compatSessions) CleanupFinished(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
-	return r.cleanup(ctx, "clean up finished compat sessions", limit, func(st *state) (storage.Batch, error) {
-		cands := byTime(st.compatSessions.rows, after, before, limit, compatFinishedAt)
-		return batch(cands, len(cands), after), deleteCompatSessions(st, ids(cands))
-	})
+	return finishedCompatSessions.batch(r.repo, ctx, after, before, limit)
 }
 
 // FinishedWindow reads the candidates of CleanupFinished.
 func (r compatSessions) FinishedWindow(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Window, error) {
-	return window(r.repo, ctx, "read finished compat sessions", after, before, limit, func(st *state) map[ulid.ULID]storage.CompatSession { return st.compatSessions.rows }, compatFinishedAt)
+	return finishedCompatSessions.window(r.repo, ctx, after, before, limit)
 }
 
 // DeleteFinished deletes those of ids that are sessions finished before `before`.
 func (r compatSessions) DeleteFinished(ctx context.Context, ids []ulid.ULID, before time.Time) (int, error) {
-	return deleteByID(r.repo, ctx, "delete finished compat sessions", ids, before, func(st *state) map[ulid.ULID]storage.CompatSession { return st.compatSessions.rows }, compatFinishedAt, deleteCompatSessions)
+	return finishedCompatSessions.deleteByID(r.repo, ctx, ids, before)
 }
 
-func compatFinishedAt(s storage.CompatSession) *time.Time { return s.FinishedAt }
+// finishedCompatSessions is the cleanup of finished compat sessions.
+var finishedCompatSessions = finishedCleanup[storage.CompatSession]{
+	what: "compat sessions",
+	rows: func(st *state) map[ulid.ULID]storage.CompatSession { return st.compatSessions.rows },
+	at:   func(s storage.CompatSession) *time.Time { return s.FinishedAt },
+	del:  deleteCompatSessions,
+}
 
 // deleteCompatSessions deletes the sessions with their tokens and SSO logins.
 func deleteCompatSessions(st *state, doomed []ulid.ULID) error {

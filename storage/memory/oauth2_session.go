@@ -136,23 +136,26 @@ func (r oauth2Sessions) RecordActivity(ctx context.Context, clock storage.Clock,
 
 // CleanupFinished deletes finished sessions with their tokens and grants.
 func (r oauth2Sessions) CleanupFinished(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
-	return r.cleanup(ctx, "clean up finished OAuth 2.0 sessions", limit, func(st *state) (storage.Batch, error) {
-		cands := byTime(st.oauth2Sessions.rows, after, before, limit, oauth2FinishedAt)
-		return batch(cands, len(cands), after), deleteOAuth2Sessions(st, ids(cands))
-	})
+	return finishedOauth2Sessions.batch(r.repo, ctx, after, before, limit)
 }
 
 // FinishedWindow reads the candidates of CleanupFinished.
 func (r oauth2Sessions) FinishedWindow(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Window, error) {
-	return window(r.repo, ctx, "read finished OAuth 2.0 sessions", after, before, limit, func(st *state) map[ulid.ULID]storage.OAuth2Session { return st.oauth2Sessions.rows }, oauth2FinishedAt)
+	return finishedOauth2Sessions.window(r.repo, ctx, after, before, limit)
 }
 
 // DeleteFinished deletes those of ids that are sessions finished before `before`.
 func (r oauth2Sessions) DeleteFinished(ctx context.Context, ids []ulid.ULID, before time.Time) (int, error) {
-	return deleteByID(r.repo, ctx, "delete finished OAuth 2.0 sessions", ids, before, func(st *state) map[ulid.ULID]storage.OAuth2Session { return st.oauth2Sessions.rows }, oauth2FinishedAt, deleteOAuth2Sessions)
+	return finishedOauth2Sessions.deleteByID(r.repo, ctx, ids, before)
 }
 
-func oauth2FinishedAt(s storage.OAuth2Session) *time.Time { return s.FinishedAt }
+// finishedOauth2Sessions is the cleanup of finished OAuth 2.0 sessions.
+var finishedOauth2Sessions = finishedCleanup[storage.OAuth2Session]{
+	what: "OAuth 2.0 sessions",
+	rows: func(st *state) map[ulid.ULID]storage.OAuth2Session { return st.oauth2Sessions.rows },
+	at:   func(s storage.OAuth2Session) *time.Time { return s.FinishedAt },
+	del:  deleteOAuth2Sessions,
+}
 
 // deleteOAuth2Sessions deletes the sessions with their tokens and
 // authorization grants (NO ACTION); device-code grants go by CASCADE.

@@ -12,5 +12,8 @@
 // FOR UPDATE SKIP LOCKED through the table's cleanup index, and the rows
 // that reference them are deleted or nulled by sibling data-modifying CTEs,
 // so a batch is atomic, short, and never counted twice by concurrent
-// replicas.
+// replicas. The finished compat and OAuth 2.0 session cleanups can also run
+// as windows: one statement reads candidates ahead without locking them,
+// then statements like the batch's delete them by primary key, in ID
+// order, rechecking each under its lock.
 package postgres
