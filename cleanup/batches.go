@@ -83,6 +83,11 @@ func (w *windows) prepare(ctx context.Context, after storage.Cursor, limit int) 
 }
 
 func (w *windows) next(ctx context.Context, after storage.Cursor, limit int) (storage.Batch, bool, error) {
+	if len(w.pending) == 0 {
+		// The window came back empty: nothing is left to delete.
+		w.filled = false
+		return storage.Batch{Cursor: after}, true, nil
+	}
 	ids := w.pending[:min(limit, len(w.pending))]
 	deleted, err := w.del(ctx, ids, w.horizon)
 	if err != nil {
@@ -95,5 +100,5 @@ func (w *windows) next(ctx context.Context, after storage.Cursor, limit int) (st
 	}
 	w.filled = false
 	b.Cursor = w.end
-	return b, w.last || len(ids) == 0, nil
+	return b, w.last, nil
 }
