@@ -135,9 +135,10 @@ func TestRun(t *testing.T) {
 			require.Len(t, c.deleted, 100000)
 			return limits
 		}
-		// Doubles while under 3/4 of the target (32ms), shrinks in
-		// proportion at 64ms (6400*50/64 = 5000), then holds at 50ms.
-		require.Equal(t, []int{100, 200, 400, 800, 1600, 3200, 6400, 5000, 5000}, run(100)[:9])
+		// Grows in proportion, at most doubling, while under 3/4 of the
+		// target: doubles up to 3200 (32ms), then to 3200*50/32 = 5000
+		// rather than past the target, and holds there at 50ms.
+		require.Equal(t, []int{100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000}, run(100)[:9])
 		// 20000 rows take 200ms: at most halve (10000, 100ms), then 5000.
 		require.Equal(t, []int{20000, 10000, 5000, 5000}, run(20000)[:4])
 	})

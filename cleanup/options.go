@@ -25,9 +25,10 @@ type Options struct {
 	// 0 for DefaultBatchSize.
 	BatchSize int
 	// TargetBatchDuration, when set, makes the batch size adapt: it starts
-	// at BatchSize, doubles while batches take less than 3/4 of the target
-	// and shrinks in proportion (at most by half a batch) when one takes
-	// longer, within 1..MaxBatchSize. 100ms keeps the p99 batch well under
+	// at BatchSize and changes in proportion to how far the last batch was
+	// from the target: it grows (at most doubling) when a batch took less
+	// than 3/4 of the target and shrinks (at most halving) when one took
+	// longer than the target, within 1..MaxBatchSize. 100ms keeps the p99 batch well under
 	// 250ms (see BENCHMARKS.md).
 	// Fewer, larger batches approach the speed of one big statement while
 	// each transaction stays short.
@@ -149,7 +150,9 @@ func (o Options) nextBatchSize(size int, took time.Duration) int {
 		// machine must not collapse the size.
 		return max(1, size/2, int(float64(size)*float64(target)/float64(took)))
 	case took < target*3/4:
-		return min(size*2, MaxBatchSize)
+		// In proportion too, but at most doubling: aiming at the target
+		// rather than past it keeps the next batch from overshooting it.
+		return min(size*2, MaxBatchSize, int(float64(size)*float64(target)/float64(max(took, 1))))
 	}
 	return size
 }
