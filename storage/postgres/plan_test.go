@@ -9,6 +9,7 @@ import (
 	"github.com/lib/pq"
 	"github.com/stretchr/testify/require"
 
+	"github.com/masstore/masstore/cleanup"
 	"github.com/masstore/masstore/internal/pgtest"
 	"github.com/masstore/masstore/internal/ulidx"
 	"github.com/masstore/masstore/storage"
@@ -67,6 +68,16 @@ func planFixture(t *testing.T) *sqlx.DB {
 		`INSERT INTO user_session_authentications (user_session_authentication_id, user_session_id, created_at)
 		 SELECT ` + ulidAt(at) + `, id, ` + at + `
 		 FROM (SELECT user_session_id AS id, row_number() OVER () AS g FROM user_sessions) s`,
+		// Every compat and OAuth 2.0 session belongs to a browser session,
+		// so that checking a candidate's children has rows to find.
+		`UPDATE compat_sessions cs SET user_session_id = us.id
+		 FROM (SELECT compat_session_id AS id, row_number() OVER () AS g FROM compat_sessions) c
+		 JOIN (SELECT user_session_id AS id, row_number() OVER () AS g FROM user_sessions) us USING (g)
+		 WHERE cs.compat_session_id = c.id`,
+		`UPDATE oauth2_sessions os SET user_session_id = us.id
+		 FROM (SELECT oauth2_session_id AS id, row_number() OVER () AS g FROM oauth2_sessions) o
+		 JOIN (SELECT user_session_id AS id, row_number() OVER () AS g FROM user_sessions) us USING (g)
+		 WHERE os.oauth2_session_id = o.id`,
 		`INSERT INTO user_registrations (user_registration_id, username, created_at)
 		 SELECT ` + ulidAt(at) + `, 'r' || g, ` + at + ` FROM generate_series(1, $1) g`,
 		`INSERT INTO oauth2_authorization_grants (oauth2_authorization_grant_id, oauth2_client_id, redirect_uri, scope,
@@ -210,6 +221,32 @@ func TestCleanupPlans(t *testing.T) {
 			require.True(t, usesIndex, "%s not used:\n%s", c.index, out)
 		})
 	}
+
+	t.Run("FinishedUserSessionsProbeChildrenByIndex", func(t *testing.T) {
+		// With every browser session a candidate and the largest batch, a
+		// candidate's children are still looked up by an index probe: never
+		// a scan or hash of a whole child table. (The statistics of that
+		// world are rolled back with it.)
+		tx := db.MustBegin()
+		defer func() { _ = tx.Rollback() }()
+		tx.MustExec(`UPDATE user_sessions SET finished_at = created_at WHERE finished_at IS NULL`)
+		tx.MustExec(`ANALYZE user_sessions`)
+		args := []any{storage.Horizon(horizon.AddDate(1, 0, 0)), timeArgs[1], timeArgs[2], cleanup.MaxBatchSize}
+		var out []byte
+		require.NoError(t, tx.QueryRowx(`EXPLAIN (FORMAT JSON) `+cleanupFinishedUserSessions, args...).Scan(&out))
+		var plans []struct {
+			Plan planNode `json:"Plan"`
+		}
+		require.NoError(t, json.Unmarshal(out, &plans))
+		probes := map[string]string{"compat_sessions": "compat_sessions_user_session_fk", "oauth2_sessions": "oauth2_sessions_user_session_fk"}
+		plans[0].Plan.walk(func(n planNode) {
+			if index, child := probes[n.RelationName]; child {
+				require.Equal(t, index, n.IndexName, "%s of %s:\n%s", n.NodeType, n.RelationName, out)
+				delete(probes, n.RelationName)
+			}
+		})
+		require.Empty(t, probes, "children never checked:\n%s", out)
+	})
 
 	t.Run("FinishedUserSessionsNeedNoSort", func(t *testing.T) {
 		// Migration 0028's index gives the candidates in (finished_at, id)

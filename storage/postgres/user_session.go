@@ -203,9 +203,13 @@ func (r userSessions) ListAuthentications(ctx context.Context, sessionID ulid.UL
 // it from another replica whose compat cleanup just freed it. The child
 // checks run on the candidates, before the lock, so that a blocked candidate
 // costs its entry in masstore_user_sessions_finished_idx (an index-only
-// read, migration 0028) and the child probes, and never a heap fetch. OFFSET 0 keeps
-// each child check an index probe per candidate: pulled up into an anti
-// join, the planner may hash the whole compat_sessions table every batch.
+// read, migration 0028) and the child probes, and never a heap fetch. Each
+// child check is a LATERAL subquery with LIMIT 1, which can only be an index
+// probe per candidate: written as NOT EXISTS, it becomes an anti join the
+// planner hashes over the whole child table once batches are large (about
+// 100 000 candidates), or, kept a sub-plan with OFFSET 0, costs a quarter
+// more a candidate (BENCHMARKS.md). The OAuth 2.0 probe is made only for
+// candidates without a compat session.
 // What else references a deleted session: its authentications (NO ACTION)
 // are deleted; device-code grants (NO ACTION) are unlinked here; SSO logins
 // go by cascade; upstream logins, authorization grants and email
@@ -220,8 +224,11 @@ WITH candidates AS MATERIALIZED (
 	SELECT us.user_session_id AS id FROM user_sessions us
 	WHERE us.user_session_id = ANY (ARRAY(
 		SELECT c.id FROM candidates c
-		WHERE NOT EXISTS (SELECT 1 FROM compat_sessions cs WHERE cs.user_session_id = c.id OFFSET 0)
-		  AND NOT EXISTS (SELECT 1 FROM oauth2_sessions os WHERE os.user_session_id = c.id OFFSET 0)))
+		LEFT JOIN LATERAL (SELECT 1 AS found FROM compat_sessions
+			WHERE user_session_id = c.id LIMIT 1) AS compat ON true
+		LEFT JOIN LATERAL (SELECT 1 AS found FROM oauth2_sessions
+			WHERE compat.found IS NULL AND user_session_id = c.id LIMIT 1) AS oauth2 ON true
+		WHERE compat.found IS NULL AND oauth2.found IS NULL))
 	FOR UPDATE OF us SKIP LOCKED
 ), deleted_authentications AS (
 	DELETE FROM user_session_authentications WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
@@ -233,8 +240,14 @@ WITH candidates AS MATERIALIZED (
 )` + cleanupResult
 
 // CleanupFinished deletes finished sessions no other session references.
-func (r userSessions) CleanupFinished(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
-	return timeCleanup(ctx, r.ext, "clean up finished browser sessions", cleanupFinishedUserSessions, after, before, limit)
+// Its estimated cost grows with the child probes of its candidates, so it
+// runs without JIT.
+func (r userSessions) CleanupFinished(ctx context.Context, after storage.Cursor, before time.Time, limit int) (b storage.Batch, err error) {
+	err = withoutJIT(ctx, r.ext, func(ext sqlx.ExtContext) (err error) {
+		b, err = timeCleanup(ctx, ext, "clean up finished browser sessions", cleanupFinishedUserSessions, after, before, limit)
+		return err
+	})
+	return b, err
 }
 
 // ClearInactiveIPs nulls the IP of sessions last active before `before`.
