@@ -18,7 +18,7 @@ var embedded embed.FS
 
 // noTransactionMarker, on a line of its own in a migration, makes the migrator
 // run that migration outside a transaction, one statement at a time. It is
-// required by CREATE INDEX CONCURRENTLY.
+// required by CREATE and DROP INDEX CONCURRENTLY.
 const noTransactionMarker = "-- masstore:no-transaction"
 
 // Migration is one step of the schema.
@@ -33,7 +33,7 @@ type Migration struct {
 	// applied migration's recorded checksum differs from it.
 	Checksum string
 	// NoTransaction is true for migrations that must run outside a
-	// transaction (CREATE INDEX CONCURRENTLY); such a migration is safe to
+	// transaction (CREATE or DROP INDEX CONCURRENTLY); such a migration is safe to
 	// run again after it failed halfway.
 	NoTransaction bool
 }

@@ -9,7 +9,8 @@ import (
 
 // Cursor is where a cleanup resumes: after the row at (Time, ID) in the
 // cleanup's order. Cleanups ordered by a timestamp use both fields; cleanups
-// ordered by ID (those by ULID age, and the queue workers') leave Time zero.
+// ordered by ID (those by ULID age, finished browser sessions, queue
+// workers) leave Time zero.
 // The zero Cursor starts from the beginning.
 type Cursor struct {
 	Time time.Time

@@ -59,8 +59,8 @@ type UserSessionRepository interface {
 
 	// CleanupFinished deletes sessions finished before `before` that no compat
 	// and no OAuth 2.0 session references (those are skipped, so that a
-	// back-channel logout can still reach their children), ordered by
-	// (finished_at, id). With each it deletes its authentications and SSO
+	// back-channel logout can still reach their children), ordered by ID
+	// (the Cursor's Time stays zero). With each it deletes its authentications and SSO
 	// logins; upstream sessions, grants and email authentications pointing at
 	// it are unlinked (nulled). See CleanupFunc.
 	CleanupFinished(ctx context.Context, after Cursor, before time.Time, limit int) (Batch, error)

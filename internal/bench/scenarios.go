@@ -129,6 +129,7 @@ func (b *bench) userBlocked(ctx context.Context) error {
 			vs = append(vs, withoutAdditions(v))
 		}
 		vs = append(vs,
+			with0028Index(proposed("probes", probingUserSessions, 1000, b.cfg.target)),
 			withoutAdditions(proposed("earlier", earlierUserSessions, 1000, 0)),
 			withoutAdditions(proposed("earlier", earlierUserSessions, 1000, b.cfg.target)))
 	}

@@ -302,6 +302,44 @@ WITH candidates AS MATERIALIZED (
 	RETURNING 1
 )` + earlierResult
 
+// probingUserSessions is the browser-session cleanup of migration 0028:
+// candidates in (finished_at, id) order from 0028's index, each checked for
+// children by an index probe of its own. Run on a copy with 0028's index in
+// place of 0029's (with0028Index), it is the library before ID order, for
+// BENCHMARKS.md's "what it bought".
+const probingUserSessions = `
+WITH candidates AS MATERIALIZED (
+	SELECT user_session_id AS id, finished_at AS t FROM user_sessions
+	WHERE finished_at IS NOT NULL AND finished_at < $1 AND (finished_at, user_session_id) > ($2, $3)
+	ORDER BY finished_at, user_session_id
+	LIMIT $4
+), deletable AS MATERIALIZED (
+	SELECT us.user_session_id AS id FROM user_sessions us
+	WHERE us.user_session_id = ANY (ARRAY(
+		SELECT c.id FROM candidates c
+		WHERE NOT EXISTS (SELECT 1 FROM compat_sessions cs WHERE cs.user_session_id = c.id OFFSET 0)
+		  AND NOT EXISTS (SELECT 1 FROM oauth2_sessions os WHERE os.user_session_id = c.id OFFSET 0)))
+	FOR UPDATE OF us SKIP LOCKED
+), deleted_authentications AS (
+	DELETE FROM user_session_authentications WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
+), unlinked_device_grants AS (
+	UPDATE oauth2_device_code_grant SET user_session_id = NULL WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
+), deleted AS (
+	DELETE FROM user_sessions WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
+	RETURNING 1
+)` + earlierResult
+
+// with0028Index runs v on a copy whose masstore index is migration 0028's
+// (finished_at, user_session_id) instead of 0029's.
+func with0028Index(v variant) variant {
+	v.setup = func(ctx context.Context, db *sqlx.DB) error {
+		_, err := db.ExecContext(ctx, `DROP INDEX masstore_user_sessions_finished_id_idx;
+			CREATE INDEX masstore_user_sessions_finished_idx ON user_sessions (finished_at, user_session_id) WHERE finished_at IS NOT NULL`)
+		return err
+	}
+	return v
+}
+
 // earlierUserSessionIPs and earlierQueueJobs are the IP and ULID-age
 // cleanups as storage/postgres had them before they found their locked rows
 // again by ctid: through the primary key.

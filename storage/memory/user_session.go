@@ -168,10 +168,13 @@ func (r userSessions) ListAuthentications(ctx context.Context, sessionID ulid.UL
 }
 
 // CleanupFinished deletes finished sessions no compat or OAuth 2.0 session
-// references, with their authentications and SSO logins.
+// references, with their authentications and SSO logins, ordered by ID.
 func (r userSessions) CleanupFinished(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
 	return r.cleanup(ctx, "clean up finished browser sessions", limit, func(st *state) (storage.Batch, error) {
-		cands := byTime(st.userSessions.rows, after, before, limit, func(s storage.UserSession) *time.Time { return s.FinishedAt })
+		horizon := storage.Horizon(before)
+		cands := byID(st.userSessions.rows, after, limit, func(_ ulid.ULID, s storage.UserSession) bool {
+			return s.FinishedAt != nil && s.FinishedAt.Before(horizon)
+		})
 		if len(cands) == 0 {
 			return batch(cands, 0, after), nil
 		}

@@ -45,18 +45,15 @@ func ulidCleanup(ctx context.Context, ext sqlx.ExtContext, name, query string, a
 		key(ulidx.Horizon(before)), key(after.ID), limit)
 }
 
-// withoutJIT runs fn with the planner's JIT compilation off (SET LOCAL
-// jit): in a transaction of its own when ext is a pool, else in ext's, for
-// the rest of which it stays off. For a statement whose estimated cost grows
-// past jit_above_cost with its batch but that runs once in about 100ms,
-// compiling costs more than it saves (BENCHMARKS.md: 15% of a run).
-func withoutJIT(ctx context.Context, ext sqlx.ExtContext, fn func(ext sqlx.ExtContext) error) error {
-	return atomically(ctx, ext, func(ext sqlx.ExtContext) error {
-		if _, err := ext.ExecContext(ctx, `SET LOCAL jit = off`); err != nil {
-			return fmt.Errorf("turn JIT off: %w", translate(err))
-		}
-		return fn(ext)
-	})
+// idCleanup runs a cleanup ordered by ID whose rows qualify by a time. Its
+// query takes $1 the horizon (rows qualify when their time is < $1), $2 the
+// cursor's ID (rows come strictly after), $3 the limit.
+func idCleanup(ctx context.Context, ext sqlx.ExtContext, name, query string, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
+	if limit < 1 {
+		return storage.Batch{}, fmt.Errorf("%s: limit %d: %w", name, limit, storage.ErrInvalidArgument)
+	}
+	return runCleanup(ctx, ext, name, query, after,
+		storage.Horizon(before), key(after.ID), limit)
 }
 
 func runCleanup(ctx context.Context, ext sqlx.ExtContext, name, query string, after storage.Cursor, args ...any) (storage.Batch, error) {

@@ -250,35 +250,3 @@ func TestCleanupSkipsLockedRows(t *testing.T) {
 	require.Equal(t, 1, batch.Affected)
 	require.Zero(t, countRows(t, b.db, "compat_sessions"))
 }
-
-func TestFinishedBrowserSessionCleanupRunsWithoutJIT(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	jit := func(q sqlx.QueryerContext) string {
-		var v string
-		require.NoError(t, sqlx.GetContext(ctx, q, &v, `SELECT current_setting('jit')`))
-		return v
-	}
-
-	t.Run("InItsOwnTransactionOnAPool", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t)
-		b.db.SetMaxOpenConns(1) // one session, whose setting is then read
-		b.db.MustExec(`SET jit = on`)
-		_, err := b.store.UserSessions().CleanupFinished(ctx, storage.Cursor{}, b.clock.Now(), 10)
-		require.NoError(t, err)
-		require.Equal(t, "on", jit(b.db), "the session's setting is left as it was")
-	})
-
-	t.Run("ForTheRestOfTheCallersTransaction", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t)
-		tx, err := b.db.Beginx()
-		require.NoError(t, err)
-		defer tx.Rollback()
-		tx.MustExec(`SET LOCAL jit = on`)
-		_, err = postgres.NewRepository(tx).UserSessions().CleanupFinished(ctx, storage.Cursor{}, b.clock.Now(), 10)
-		require.NoError(t, err)
-		require.Equal(t, "off", jit(tx))
-	})
-}

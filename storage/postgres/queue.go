@@ -405,9 +405,5 @@ WITH candidates AS MATERIALIZED (
 // CleanupWorkers deletes workers shut down or last seen before `before`
 // that no job names as its runner, ordered by ID.
 func (r queue) CleanupWorkers(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
-	if limit < 1 {
-		return storage.Batch{}, fmt.Errorf("clean up workers: limit %d: %w", limit, storage.ErrInvalidArgument)
-	}
-	return runCleanup(ctx, r.ext, "clean up workers", cleanupWorkers, after,
-		storage.Horizon(before), key(after.ID), limit)
+	return idCleanup(ctx, r.ext, "clean up workers", cleanupWorkers, after, before, limit)
 }

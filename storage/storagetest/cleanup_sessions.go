@@ -246,7 +246,9 @@ func userSessionWaitsForFinishedChild(e *cleanupEnv) {
 }
 
 func userSessionSkipsInBatch(e *cleanupEnv) {
-	e.set(-time.Hour)
+	// The parent comes first both by finished_at and by ID (created
+	// before the other two).
+	e.set(-2 * time.Hour)
 	u := mustUser(e.t, e.store, e.clock)
 	parent := mustUserSession(e.t, e.store, e.clock, u)
 	mustCompatSession(e.t, e.store, e.clock, u, parent)
