@@ -293,14 +293,7 @@ WITH candidates AS MATERIALIZED (
 	  AND NOT EXISTS (SELECT 1 FROM compat_sessions cs WHERE cs.user_session_id = us.user_session_id OFFSET 0)
 	  AND NOT EXISTS (SELECT 1 FROM oauth2_sessions os WHERE os.user_session_id = us.user_session_id OFFSET 0)
 	FOR UPDATE OF us SKIP LOCKED
-), deleted_authentications AS (
-	DELETE FROM user_session_authentications WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
-), unlinked_device_grants AS (
-	UPDATE oauth2_device_code_grant SET user_session_id = NULL WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
-), deleted AS (
-	DELETE FROM user_sessions WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
-	RETURNING 1
-)` + earlierResult
+` + deleteDeletableUserSessions
 
 // probingUserSessions is the browser-session cleanup of migration 0028:
 // candidates in (finished_at, id) order from 0028's index, each checked for
@@ -320,14 +313,7 @@ WITH candidates AS MATERIALIZED (
 		WHERE NOT EXISTS (SELECT 1 FROM compat_sessions cs WHERE cs.user_session_id = c.id OFFSET 0)
 		  AND NOT EXISTS (SELECT 1 FROM oauth2_sessions os WHERE os.user_session_id = c.id OFFSET 0)))
 	FOR UPDATE OF us SKIP LOCKED
-), deleted_authentications AS (
-	DELETE FROM user_session_authentications WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
-), unlinked_device_grants AS (
-	UPDATE oauth2_device_code_grant SET user_session_id = NULL WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
-), deleted AS (
-	DELETE FROM user_sessions WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
-	RETURNING 1
-)` + earlierResult
+` + deleteDeletableUserSessions
 
 // with0028Index runs v on a copy whose masstore index is migration 0028's
 // (finished_at, user_session_id) instead of 0029's.
@@ -339,6 +325,19 @@ func with0028Index(v variant) variant {
 	}
 	return v
 }
+
+// deleteDeletableUserSessions ends the earlier browser-session statements:
+// it deletes the sessions of the CTE deletable and what goes with them, as
+// the library does.
+const deleteDeletableUserSessions = `
+), deleted_authentications AS (
+	DELETE FROM user_session_authentications WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
+), unlinked_device_grants AS (
+	UPDATE oauth2_device_code_grant SET user_session_id = NULL WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
+), deleted AS (
+	DELETE FROM user_sessions WHERE user_session_id = ANY (ARRAY(SELECT id FROM deletable))
+	RETURNING 1
+)` + earlierResult
 
 // earlierUserSessionIPs and earlierQueueJobs are the IP and ULID-age
 // cleanups as storage/postgres had them before they found their locked rows
