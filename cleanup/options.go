@@ -28,10 +28,10 @@ type Options struct {
 	// at BatchSize and changes in proportion to how far the last batch was
 	// from the target: it grows (at most doubling) when a batch took less
 	// than 3/4 of the target and shrinks (at most halving) when one took
-	// longer than the target, within 1..MaxBatchSize. 100ms keeps the p99 batch well under
-	// 250ms (see BENCHMARKS.md).
-	// Fewer, larger batches approach the speed of one big statement while
-	// each transaction stays short.
+	// longer than the target, within 1..MaxBatchSize. 100ms keeps the p99
+	// batch well under 250ms (see BENCHMARKS.md). Fewer, larger batches
+	// approach the speed of one big statement while each transaction stays
+	// short.
 	TargetBatchDuration time.Duration
 	// WindowSize, when set, makes the jobs that can (Job.Window: finished
 	// compat and OAuth 2.0 sessions) read that many candidates ahead, in

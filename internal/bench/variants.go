@@ -281,13 +281,7 @@ func queueHorizon() string { return ulidx.UUID(ulidx.Horizon(horizon)) }
 // primary key and checked for children there, so a blocked candidate cost
 // a heap fetch more. Run on a copy without masstore's index (withoutAdditions),
 // it is the library of that time, for BENCHMARKS.md's "what it bought".
-const earlierUserSessions = `
-WITH candidates AS MATERIALIZED (
-	SELECT user_session_id AS id, finished_at AS t FROM user_sessions
-	WHERE finished_at IS NOT NULL AND finished_at < $1 AND (finished_at, user_session_id) > ($2, $3)
-	ORDER BY finished_at, user_session_id
-	LIMIT $4
-), deletable AS MATERIALIZED (
+const earlierUserSessions = finishedAtCandidates + `
 	SELECT us.user_session_id AS id FROM user_sessions us
 	WHERE us.user_session_id = ANY (ARRAY(SELECT id FROM candidates))
 	  AND NOT EXISTS (SELECT 1 FROM compat_sessions cs WHERE cs.user_session_id = us.user_session_id OFFSET 0)
@@ -300,13 +294,7 @@ WITH candidates AS MATERIALIZED (
 // children by an index probe of its own. Run on a copy with 0028's index in
 // place of 0029's (with0028Index), it is the library before ID order, for
 // BENCHMARKS.md's "what it bought".
-const probingUserSessions = `
-WITH candidates AS MATERIALIZED (
-	SELECT user_session_id AS id, finished_at AS t FROM user_sessions
-	WHERE finished_at IS NOT NULL AND finished_at < $1 AND (finished_at, user_session_id) > ($2, $3)
-	ORDER BY finished_at, user_session_id
-	LIMIT $4
-), deletable AS MATERIALIZED (
+const probingUserSessions = finishedAtCandidates + `
 	SELECT us.user_session_id AS id FROM user_sessions us
 	WHERE us.user_session_id = ANY (ARRAY(
 		SELECT c.id FROM candidates c
@@ -325,6 +313,17 @@ func with0028Index(v variant) variant {
 	}
 	return v
 }
+
+// finishedAtCandidates begins the earlier browser-session statements: the
+// batch's candidates in (finished_at, id) order, then the CTE deletable
+// opens.
+const finishedAtCandidates = `
+WITH candidates AS MATERIALIZED (
+	SELECT user_session_id AS id, finished_at AS t FROM user_sessions
+	WHERE finished_at IS NOT NULL AND finished_at < $1 AND (finished_at, user_session_id) > ($2, $3)
+	ORDER BY finished_at, user_session_id
+	LIMIT $4
+), deletable AS MATERIALIZED (`
 
 // deleteDeletableUserSessions ends the earlier browser-session statements:
 // it deletes the sessions of the CTE deletable and what goes with them, as
