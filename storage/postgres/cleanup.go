@@ -27,36 +27,42 @@ LEFT JOIN (SELECT t, id FROM candidates ORDER BY t DESC, id DESC LIMIT 1) AS las
 // horizon (rows qualify when their time is < $1), $2 and $3 the cursor's
 // time and ID (rows come strictly after), $4 the limit.
 func timeCleanup(ctx context.Context, ext sqlx.ExtContext, name, query string, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
-	if limit < 1 {
-		return storage.Batch{}, fmt.Errorf("%s: limit %d: %w", name, limit, storage.ErrInvalidArgument)
-	}
-	return runCleanup(ctx, ext, name, query, after,
-		storage.Horizon(before), storage.Timestamp(after.Time), key(after.ID), limit)
+	return runCleanup(ctx, ext, name, query, after, limit,
+		storage.Horizon(before), storage.Timestamp(after.Time), key(after.ID))
 }
 
 // ulidCleanup runs a cleanup by ULID age, ordered by ID. Its query takes $1
 // the horizon ID (rows qualify when their ID is < $1), $2 the cursor's ID
 // (rows come strictly after), $3 the limit.
 func ulidCleanup(ctx context.Context, ext sqlx.ExtContext, name, query string, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
-	if limit < 1 {
-		return storage.Batch{}, fmt.Errorf("%s: limit %d: %w", name, limit, storage.ErrInvalidArgument)
-	}
-	return runCleanup(ctx, ext, name, query, after,
-		key(ulidx.Horizon(before)), key(after.ID), limit)
+	return runCleanup(ctx, ext, name, query, after, limit,
+		key(ulidx.Horizon(before)), key(after.ID))
 }
 
 // idCleanup runs a cleanup ordered by ID whose rows qualify by a time. Its
 // query takes $1 the horizon (rows qualify when their time is < $1), $2 the
 // cursor's ID (rows come strictly after), $3 the limit.
 func idCleanup(ctx context.Context, ext sqlx.ExtContext, name, query string, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
-	if limit < 1 {
-		return storage.Batch{}, fmt.Errorf("%s: limit %d: %w", name, limit, storage.ErrInvalidArgument)
-	}
-	return runCleanup(ctx, ext, name, query, after,
-		storage.Horizon(before), key(after.ID), limit)
+	return runCleanup(ctx, ext, name, query, after, limit,
+		storage.Horizon(before), key(after.ID))
 }
 
-func runCleanup(ctx context.Context, ext sqlx.ExtContext, name, query string, after storage.Cursor, args ...any) (storage.Batch, error) {
+// checkLimit refuses a batch or window limit under 1.
+func checkLimit(name string, limit int) error {
+	if limit < 1 {
+		return fmt.Errorf("%s: limit %d: %w", name, limit, storage.ErrInvalidArgument)
+	}
+	return nil
+}
+
+// runCleanup runs one batch of a cleanup: query takes args, then the limit
+// (at least 1) as its last parameter, and returns scanned, affected and the
+// last candidate's time (NULL when ordered by ID) and ID.
+func runCleanup(ctx context.Context, ext sqlx.ExtContext, name, query string, after storage.Cursor, limit int, args ...any) (storage.Batch, error) {
+	if err := checkLimit(name, limit); err != nil {
+		return storage.Batch{}, err
+	}
+	args = append(args, limit)
 	var (
 		b        storage.Batch
 		lastTime *time.Time
@@ -81,8 +87,8 @@ func runCleanup(ctx context.Context, ext sqlx.ExtContext, name, query string, af
 // takes the arguments of timeCleanup's and returns the candidates' id and
 // time, in order.
 func timeWindow(ctx context.Context, ext sqlx.ExtContext, name, query string, after storage.Cursor, before time.Time, limit int) (storage.Window, error) {
-	if limit < 1 {
-		return storage.Window{}, fmt.Errorf("%s: limit %d: %w", name, limit, storage.ErrInvalidArgument)
+	if err := checkLimit(name, limit); err != nil {
+		return storage.Window{}, err
 	}
 	rows, err := ext.QueryxContext(ctx, query, storage.Horizon(before), storage.Timestamp(after.Time), key(after.ID), limit)
 	if err != nil {
