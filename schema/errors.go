@@ -34,3 +34,44 @@ func (e *MigrationError) Error() string {
 
 // Unwrap returns the cause, for errors.Is and errors.As.
 func (e *MigrationError) Unwrap() error { return e.Err }
+
+// ErrExtensionUnavailable is returned (as an *ExtensionError, wrapped in a
+// *MigrationError) by Migrate when a pending migration needs a PostgreSQL
+// extension that the database lacks and the connected role cannot create:
+// it may not (creating even a trusted extension takes the CREATE privilege
+// on the database), or the server does not have the extension installed.
+// Migrate then applies nothing at all; once a superuser has created the
+// extension, migrating again succeeds.
+var ErrExtensionUnavailable = errors.New("extension unavailable")
+
+// ExtensionError names the extension a migration needs and what to do about
+// it.
+type ExtensionError struct {
+	// Extension is the extension's name, e.g. "pg_trgm".
+	Extension string
+	// Database and Role are where and as whom the migrator tried to create it.
+	Database, Role string
+	// NotInstalled is true when the server lacks the extension's files (it
+	// is not a matter of privilege).
+	NotInstalled bool
+	// Err is the server's error.
+	Err error
+}
+
+// Statement is what a superuser must run in the database.
+func (e *ExtensionError) Statement() string {
+	return "CREATE EXTENSION IF NOT EXISTS " + e.Extension + ";"
+}
+
+// Error says what is missing and what to run.
+func (e *ExtensionError) Error() string {
+	if e.NotInstalled {
+		return fmt.Sprintf("%v: the server does not have extension %s installed: install it (Debian: the postgresql package's contrib modules), then a superuser runs in database %q: %s (%v)",
+			ErrExtensionUnavailable, e.Extension, e.Database, e.Statement(), e.Err)
+	}
+	return fmt.Sprintf("%v: role %q may not create extension %s in database %q: a superuser must run there: %s then migrate again (%v)",
+		ErrExtensionUnavailable, e.Role, e.Extension, e.Database, e.Statement(), e.Err)
+}
+
+// Unwrap returns ErrExtensionUnavailable and the server's error.
+func (e *ExtensionError) Unwrap() []error { return []error{ErrExtensionUnavailable, e.Err} }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/lib/pq"
@@ -142,18 +143,70 @@ func (m *Migrator) MigrateTo(ctx context.Context, version int) error {
 	if err := m.check(applied); err != nil {
 		return err
 	}
+	var pending []Migration
 	for _, mig := range m.migrations {
-		if mig.Version > version {
-			break
+		if _, done := applied[mig.Version]; !done && mig.Version <= version {
+			pending = append(pending, mig)
 		}
-		if _, done := applied[mig.Version]; done {
-			continue
-		}
+	}
+	if err := checkExtensions(ctx, conn, pending); err != nil {
+		return err
+	}
+	for _, mig := range pending {
 		if err := m.apply(ctx, conn, mig); err != nil {
-			return &MigrationError{Migration: mig.String(), Err: err}
+			return &MigrationError{Migration: mig.String(), Err: extensionError(ctx, conn, mig, err)}
 		}
 	}
 	return nil
+}
+
+// checkExtensions makes sure, before anything is applied, that the
+// extensions the pending migrations create can be created: each one the
+// database lacks is created in a transaction that is then rolled back. One
+// that cannot be is an *ExtensionError, and nothing is applied.
+func checkExtensions(ctx context.Context, conn *sql.Conn, pending []Migration) error {
+	for _, mig := range pending {
+		for _, name := range mig.extensions() {
+			var exists bool
+			if err := conn.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = $1)`, name).Scan(&exists); err != nil {
+				return fmt.Errorf("migrate: inspect extension %s: %w", name, err)
+			}
+			if exists {
+				continue
+			}
+			tx, err := conn.BeginTx(ctx, nil)
+			if err != nil {
+				return fmt.Errorf("migrate: %w", err)
+			}
+			_, err = tx.ExecContext(ctx, `CREATE EXTENSION IF NOT EXISTS `+pq.QuoteIdentifier(name))
+			_ = tx.Rollback()
+			if err != nil {
+				return &MigrationError{Migration: mig.String(), Err: extensionError(ctx, conn, mig, err)}
+			}
+		}
+	}
+	return nil
+}
+
+// extensionError turns the failure of a migration that creates an extension
+// into an *ExtensionError when the role may not create it (42501) or the
+// server lacks it (58P01, undefined_file); any other error is returned as is.
+func extensionError(ctx context.Context, conn *sql.Conn, mig Migration, err error) error {
+	names := mig.extensions()
+	var pqErr *pq.Error
+	if len(names) == 0 || !errors.As(err, &pqErr) || (pqErr.Code != "42501" && pqErr.Code != "58P01") {
+		return err
+	}
+	e := &ExtensionError{Extension: names[0], NotInstalled: pqErr.Code == "58P01", Err: err}
+	for _, n := range names {
+		if strings.Contains(pqErr.Message, n) {
+			e.Extension = n
+		}
+	}
+	if qerr := conn.QueryRowContext(ctx, `SELECT current_database(), current_user`).Scan(&e.Database, &e.Role); qerr != nil {
+		e.Database, e.Role = "?", "?"
+	}
+	return e
 }
 
 // lock takes the advisory lock, polling with pg_try_advisory_lock: a session

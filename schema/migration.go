@@ -78,6 +78,17 @@ func (m Migration) concurrentIndexes() []string {
 	return names
 }
 
+var createExtension = regexp.MustCompile(`(?i)CREATE\s+EXTENSION\s+IF\s+NOT\s+EXISTS\s+(\w+)`)
+
+// extensions returns the extensions the migration creates.
+func (m Migration) extensions() []string {
+	var names []string
+	for _, match := range createExtension.FindAllStringSubmatch(m.SQL, -1) {
+		names = append(names, match[1])
+	}
+	return names
+}
+
 var migrationFile = regexp.MustCompile(`^(\d+)_([a-z0-9_]+)\.sql$`)
 
 // Migrations returns the library's migrations in the order they apply.

@@ -61,7 +61,7 @@ type Catalog struct {
 	Enums map[string]string
 }
 
-// Expected returns MAS's schema, for the 27 tables: what a database migrated
+// Expected returns MAS's schema, all 33 tables: what a database migrated
 // by MAS itself has, and what every cleanup job relies on. Migrate produces it
 // plus Additions.
 func Expected() Catalog {
@@ -222,8 +222,8 @@ func Inspect(ctx context.Context, db *sql.DB, tables []string) (Catalog, error) 
 // Verify compares db with the schema the library needs and returns every
 // table, column, constraint (with its ON DELETE action and validation),
 // index (with its predicate), trigger and enum that is missing or different.
-// Objects the library does not know (MAS's other tables, the gin_trgm_ops
-// indexes, a migration table) are not findings. It works on a database
+// Objects the catalog does not name (a migration table, a host's own
+// tables and indexes) are not findings. It works on a database
 // migrated by this library or by MAS itself.
 func Verify(ctx context.Context, db *sql.DB) ([]Finding, error) {
 	want := Expected()
