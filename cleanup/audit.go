@@ -32,6 +32,7 @@ var ipSources = []struct {
 	{"oauth2_sessions", "last_active_ip", "cleanup-inactive-oauth2-session-ips", func(r storage.Repository) storage.CountFunc { return r.OAuth2Sessions().CountStaleIPs }},
 	{"user_recovery_sessions", "ip_address", "cleanup-user-recovery-sessions", func(r storage.Repository) storage.CountFunc { return r.Recovery().CountStaleIPs }},
 	{"user_registrations", "ip_address", "cleanup-user-registrations", func(r storage.Repository) storage.CountFunc { return r.Registrations().CountStaleIPs }},
+	{"personal_sessions", "last_active_ip", "cleanup-inactive-personal-session-ips", func(r storage.Repository) storage.CountFunc { return r.PersonalSessions().CountStaleIPs }},
 	{"oauth2_device_code_grant", "ip_address", "cleanup-oauth-device-code-grants", func(r storage.Repository) storage.CountFunc { return r.OAuth2Grants().CountStaleDeviceCodeGrantIPs }},
 }
 

@@ -24,7 +24,10 @@ type batcher interface {
 // batches returns the job's batcher: one CleanupFunc call a batch, or, when
 // the job has a window and opts ask for one, deletes by ID out of windows
 // read ahead.
-func batches(job Job, repo storage.Repository, horizon time.Time, opts Options) batcher {
+func batches(job Job, repo storage.Repository, now, horizon time.Time, opts Options) batcher {
+	if job.Steps != nil {
+		return &sequence{steps: job.Steps(repo, now, opts), horizon: horizon}
+	}
 	if job.Window == nil || opts.WindowSize == 0 {
 		return statements{clean: job.Method(repo), horizon: horizon}
 	}
@@ -49,6 +52,30 @@ func (s statements) next(ctx context.Context, after storage.Cursor, limit int) (
 		b.Cursor = after
 	}
 	return b, b.Scanned < limit, nil
+}
+
+// sequence runs a job's steps one after the other, each as statements
+// from the zero cursor: when a step's batch is its last, the batch reports
+// the zero cursor, from which the next step starts.
+type sequence struct {
+	steps   []storage.CleanupFunc
+	horizon time.Time
+	step    int
+}
+
+func (*sequence) prepare(context.Context, storage.Cursor, int) error { return nil }
+
+func (s *sequence) next(ctx context.Context, after storage.Cursor, limit int) (storage.Batch, bool, error) {
+	if s.step >= len(s.steps) {
+		return storage.Batch{Cursor: after}, true, nil // no steps at all
+	}
+	b, last, err := statements{clean: s.steps[s.step], horizon: s.horizon}.next(ctx, after, limit)
+	if err != nil || !last || s.step == len(s.steps)-1 {
+		return b, last, err
+	}
+	s.step++
+	b.Cursor = storage.Cursor{}
+	return b, false, nil
 }
 
 // windows deletes a job's candidates window by window: it reads a window of

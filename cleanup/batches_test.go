@@ -263,11 +263,14 @@ func TestPrivacyAuditIsZeroAfterAFullRun(t *testing.T) {
 		require.NoError(t, err)
 		_, err = store.OAuth2Grants().AddDeviceCodeGrant(w.ctx, w.clock, w.client, "openid", "dev", "usr", time.Hour, ipA, "tv")
 		require.NoError(t, err)
+		p, err := store.PersonalSessions().Add(w.ctx, w.clock, storage.PersonalSessionOwner{User: u}, u, "bot", nil)
+		require.NoError(t, err)
+		require.NoError(t, store.PersonalSessions().RecordActivity(w.ctx, w.clock, p.ID, ipA))
 
 		w.clock.Advance(31 * days)
 		audit, err := cleanup.AuditIPs(w.ctx, store, w.clock, cleanup.Options{})
 		require.NoError(t, err)
-		require.Len(t, audit, 6)
+		require.Len(t, audit, 7)
 		for _, a := range audit {
 			require.Equal(t, 1, a.Stale, a.Table)
 		}

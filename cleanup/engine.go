@@ -52,6 +52,9 @@ func (r Report) Finished() bool { return r.Stopped == "" }
 // one comes back short, a limit is reached or ctx ends. The error is the
 // batch's that failed, or ctx's; the report then tells what was done before.
 func Run(ctx context.Context, job Job, repo storage.Repository, clock storage.Clock, opts Options) (Report, error) {
+	if !job.On(opts) {
+		return Report{Job: job.Name}, fmt.Errorf("%w: %s is off until it is given a retention (Options.Retention[%q])", ErrInvalidOptions, job.Name, job.Name)
+	}
 	reports, err := RunJobs(ctx, []Job{job}, repo, clock, opts)
 	if len(reports) == 0 {
 		return Report{Job: job.Name}, err
@@ -59,13 +62,14 @@ func Run(ctx context.Context, job Job, repo storage.Repository, clock storage.Cl
 	return reports[0], err
 }
 
-// RunAll runs every job of AllJobs, in order; see RunJobs.
+// RunAll runs every job of AllJobs that opts turn on, in order; see RunJobs.
 func RunAll(ctx context.Context, repo storage.Repository, clock storage.Clock, opts Options) ([]Report, error) {
 	return RunJobs(ctx, AllJobs(), repo, clock, opts)
 }
 
 // RunJobs runs jobs one after the other (pass them in the order of AllJobs;
-// Select does), with the clock read once for all. A job that fails does not
+// Select does), with the clock read once for all. Optional jobs that opts do
+// not turn on (Job.On) are left out, without a report. A job that fails does not
 // stop the others; the error joins every failure. When ctx ends, the job in
 // flight stops after its batch and the rest do not run. A dry run runs all
 // jobs in one transaction, rolled back at the end, so that later jobs see what
@@ -116,8 +120,8 @@ func check(jobs []Job, repo storage.Repository, clock storage.Clock, opts Option
 		errs = append(errs, errors.New("repository is nil"))
 	}
 	for _, j := range jobs {
-		if j.Method == nil {
-			errs = append(errs, fmt.Errorf("job %q has no method", j.Name))
+		if (j.Method == nil) == (j.Steps == nil) {
+			errs = append(errs, fmt.Errorf("job %q needs a method or steps, not both", j.Name))
 		}
 	}
 	if err := opts.validate(); err != nil {
@@ -162,6 +166,9 @@ func runJobs(ctx context.Context, jobs []Job, repo storage.Repository, now time.
 		if ctx.Err() != nil || stopRequested(opts.Stop) {
 			break
 		}
+		if !j.On(opts) {
+			continue
+		}
 		r, err := runJob(ctx, j, repo, now, opts)
 		reports = append(reports, r)
 		if opts.OnJob != nil {
@@ -185,7 +192,7 @@ func runJob(ctx context.Context, job Job, repo storage.Repository, now time.Time
 	retention := opts.retention(job)
 	r := Report{Job: job.Name, Retention: retention, Horizon: now.Add(-retention), DryRun: opts.DryRun}
 	elapsed := opts.stopwatch().Start()
-	source := batches(job, repo, r.Horizon, opts)
+	source := batches(job, repo, now, r.Horizon, opts)
 	size := opts.batchSize()
 	stop := func(reason StopReason, err error) (Report, error) {
 		r.Stopped = reason
@@ -206,6 +213,9 @@ func runJob(ctx context.Context, job Job, repo storage.Repository, now time.Time
 			return stop(StoppedMaxDuration, nil)
 		}
 		limit := size
+		if job.MaxBatchSize > 0 {
+			limit = min(limit, job.MaxBatchSize)
+		}
 		if opts.MaxRows > 0 {
 			left := opts.MaxRows - r.Affected
 			if left <= 0 {

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/oklog/ulid/v2"
+	"github.com/robfig/cron/v3"
 	"github.com/stretchr/testify/require"
 
 	"github.com/masstore/masstore/cleanup"
@@ -302,7 +302,7 @@ func TestInvalidInputIsRefusedBeforeAnythingRuns(t *testing.T) {
 		{"RetentionZero", fakeRepo{}, known, cleanup.Options{Retention: map[string]time.Duration{"cleanup-queue-jobs": 0}}, "retention 0s of cleanup-queue-jobs out of range"},
 		{"RetentionNegative", fakeRepo{}, known, cleanup.Options{Retention: map[string]time.Duration{"cleanup-queue-jobs": -time.Hour}}, "retention -1h0m0s of cleanup-queue-jobs"},
 		{"RetentionAbsurd", fakeRepo{}, known, cleanup.Options{Retention: map[string]time.Duration{"cleanup-queue-jobs": 200 * 365 * 24 * time.Hour}}, "out of range"},
-		{"RetentionOfUnknownJob", fakeRepo{}, known, cleanup.Options{Retention: map[string]time.Duration{"cleanup-everything": time.Hour}}, `unknown cleanup job "cleanup-everything" (known: cleanup-finished-compat-sessions,`},
+		{"RetentionOfUnknownJob", fakeRepo{}, known, cleanup.Options{Retention: map[string]time.Duration{"cleanup-everything": time.Hour}}, `unknown cleanup job "cleanup-everything" (known: expire-inactive-sessions, cleanup-finished-compat-sessions,`},
 		{"WindowSizeNegative", fakeRepo{}, known, cleanup.Options{WindowSize: -1}, "window size -1 out of range 0..1000000"},
 		{"WindowSizeTooLarge", fakeRepo{}, known, cleanup.Options{WindowSize: 1000001}, "window size 1000001 out of range"},
 		{"NegativeLimits", fakeRepo{}, known, cleanup.Options{MaxBatches: -1, MaxRows: -2, MaxDuration: -time.Second, Pause: -time.Second}, "max batches -1 is negative"},
@@ -326,9 +326,9 @@ func TestInvalidInputIsRefusedBeforeAnythingRuns(t *testing.T) {
 func TestJobTable(t *testing.T) {
 	t.Parallel()
 
-	t.Run("MASHasEighteenJobsInBackchannelSafeOrder", func(t *testing.T) {
+	t.Run("MASHasTwentyJobsInBackchannelSafeOrder", func(t *testing.T) {
 		jobs := cleanup.Jobs()
-		require.Len(t, jobs, 18)
+		require.Len(t, jobs, 20)
 		pos := map[string]int{}
 		for i, j := range jobs {
 			require.True(t, j.FromMAS, j.Name)
@@ -345,14 +345,22 @@ func TestJobTable(t *testing.T) {
 		for _, j := range cleanup.AllJobs() {
 			require.False(t, seen[j.Name], "duplicate %s", j.Name)
 			seen[j.Name] = true
-			require.True(t, strings.HasPrefix(j.Name, "cleanup-"), j.Name)
+			require.Regexp(t, `^(cleanup|prune|expire)-[a-z0-9-]+$`, j.Name)
 			require.NotEmpty(t, j.Description, j.Name)
-			require.Positive(t, j.Retention, j.Name)
-			require.Len(t, strings.Fields(j.Cadence), 5, j.Name)
+			if j.Steps == nil {
+				require.Positive(t, j.Retention, j.Name)
+				require.NotNil(t, j.Method, j.Name)
+			} else {
+				require.Nil(t, j.Method, j.Name)
+			}
+			_, err := cronParser.Parse(j.Cadence)
+			require.NoError(t, err, j.Name)
 			require.NotEmpty(t, j.Tables, j.Name)
-			require.NotNil(t, j.Method, j.Name)
 		}
-		require.Len(t, cleanup.ExtraJobs(), 3)
+		require.Len(t, cleanup.ExtraJobs(), 6)
+		for _, j := range cleanup.ExtraJobs() {
+			require.False(t, j.FromMAS, j.Name)
+		}
 	})
 
 	t.Run("SelectKeepsDependencyOrder", func(t *testing.T) {
@@ -364,8 +372,16 @@ func TestJobTable(t *testing.T) {
 		require.ErrorContains(t, err, `unknown cleanup job "cleanup-nothing"`)
 		all, err := cleanup.Select()
 		require.NoError(t, err)
-		require.Len(t, all, 21)
+		require.Len(t, all, 26)
 	})
+}
+
+// cronParser reads cadences as the janitor does: five fields, or six with
+// seconds first.
+var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow)
+
+func expireWithMinimumTTL(ctx context.Context, repo storage.Repository, clock storage.Clock, batchSize int) (cleanup.Report, error) {
+	return cleanup.ExpireInactiveSessions(ctx, repo, clock, cleanup.MinInactiveSessionTTL, batchSize)
 }
 
 func TestShortcutsNameRealJobs(t *testing.T) {
@@ -377,7 +393,9 @@ func TestShortcutsNameRealJobs(t *testing.T) {
 		cleanup.UserRegistrations, cleanup.OAuthAuthorizationGrants, cleanup.OAuthDeviceCodeGrants,
 		cleanup.UserRecoverySessions, cleanup.UserEmailAuthentications, cleanup.InactiveOAuth2SessionIPs,
 		cleanup.InactiveCompatSessionIPs, cleanup.InactiveUserSessionIPs, cleanup.QueueJobs,
+		cleanup.PruneStalePolicyData, expireWithMinimumTTL,
 		cleanup.AbandonedCompatSSOLogins, cleanup.LostQueueJobs, cleanup.StaleQueueWorkers,
+		cleanup.RevokedPersonalSessions, cleanup.RevokedPersonalAccessTokens, cleanup.InactivePersonalSessionIPs,
 	}
 	require.Len(t, shortcuts, len(cleanup.AllJobs()))
 	names := map[string]bool{}

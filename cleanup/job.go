@@ -1,6 +1,7 @@
 package cleanup
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -16,15 +17,32 @@ type Job struct {
 	Description string
 	// Retention is how long a row stays after the time that qualifies it.
 	Retention time.Duration
-	// Cadence is when MAS runs the job, as a cron expression (minute hour
-	// day month weekday).
+	// Cadence is when MAS runs the job, as a cron expression: minute hour
+	// day month weekday, preceded by a seconds field for the one job MAS
+	// runs at a second other than 0 (expire-inactive-sessions).
 	Cadence string
 	// FromMAS is false for the jobs this library adds.
 	FromMAS bool
 	// Tables are the tables the job deletes from or updates.
 	Tables []string
-	// Method returns the repository method the job drives.
+	// Method returns the repository method the job drives. A job has a
+	// Method or Steps.
 	Method func(storage.Repository) storage.CleanupFunc
+	// Steps, for the jobs whose batches need the run's time or options,
+	// returns the cleanups the job runs one after the other, each from its
+	// start: the horizon is the same for all, and the run's cursor starts
+	// again from zero with each step.
+	Steps func(repo storage.Repository, now time.Time, opts Options) []storage.CleanupFunc
+	// Optional jobs are off until a retention is given for them
+	// (Options.Retention): RunJobs and RunAll leave them out, Run refuses
+	// them.
+	Optional bool
+	// MinRetention and MaxRetention, when set, bound the retention a host
+	// may give the job.
+	MinRetention, MaxRetention time.Duration
+	// MaxBatchSize, when set, caps the job's batches whatever the options
+	// (expire-inactive-sessions pages through 100 sessions, as MAS does).
+	MaxBatchSize int
 	// Window, for the jobs that have one, returns the repository methods
 	// that read Method's candidates ahead and delete them by ID; the engine
 	// uses them when Options.WindowSize is set.
@@ -36,12 +54,15 @@ const (
 	week = 7 * day
 )
 
-// Jobs returns MAS's 18 cleanup jobs, in the order that keeps back-channel
-// logout working: compat and OAuth 2.0 sessions first, then browser sessions
-// (only those without children left), then upstream logins (only those whose
-// browser session is gone) and links, then the rest.
+// Jobs returns MAS's 20 scheduled retention jobs: first the expiry of
+// inactive sessions (optional, off until it has a time-to-live), then the 18
+// cleanup jobs in the order that keeps back-channel logout working: compat
+// and OAuth 2.0 sessions first, then browser sessions (only those without
+// children left), then upstream logins (only those whose browser session is
+// gone) and links, then the rest, then the policy data.
 func Jobs() []Job {
 	return []Job{
+		expireInactiveSessions(),
 		{
 			Name:        "cleanup-finished-compat-sessions",
 			Description: "compat sessions finished before the horizon, with their access tokens, refresh tokens and SSO logins",
@@ -174,6 +195,18 @@ func Jobs() []Job {
 			Tables: []string{"queue_jobs", "queue_schedules"},
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.Queue().CleanupJobs },
 		},
+		{
+			Name:        "prune-stale-policy-data",
+			Description: "policy data versions older than the newest Options.KeepPolicyData (10); the newest is never deleted",
+			Cadence:     "0 2 * * *", FromMAS: true,
+			Tables: []string{"policy_data"},
+			Steps: func(r storage.Repository, _ time.Time, o Options) []storage.CleanupFunc {
+				keep := o.keepPolicyData()
+				return []storage.CleanupFunc{func(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
+					return r.PolicyData().Prune(ctx, after, before, keep, limit)
+				}}
+			},
+		},
 	}
 }
 
@@ -201,11 +234,39 @@ func ExtraJobs() []Job {
 			Tables: []string{"queue_workers"},
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.Queue().CleanupWorkers },
 		},
+		{
+			Name:        "cleanup-revoked-personal-sessions",
+			Description: "personal sessions revoked before the horizon, with their access tokens",
+			Retention:   30 * day, Cadence: "15 * * * *",
+			Tables: []string{"personal_sessions", "personal_access_tokens"},
+			Method: func(r storage.Repository) storage.CleanupFunc { return r.PersonalSessions().CleanupRevoked },
+		},
+		{
+			Name:        "cleanup-revoked-personal-access-tokens",
+			Description: "personal access tokens revoked before the horizon",
+			Retention:   30 * day, Cadence: "0 * * * *",
+			Tables: []string{"personal_access_tokens"},
+			Method: func(r storage.Repository) storage.CleanupFunc { return r.PersonalSessions().CleanupRevokedAccessTokens },
+		},
+		{
+			Name:        "cleanup-inactive-personal-session-ips",
+			Description: "the IP address of personal sessions last active before the horizon",
+			Retention:   30 * day, Cadence: "25 * * * *",
+			Tables: []string{"personal_sessions"},
+			Method: func(r storage.Repository) storage.CleanupFunc { return r.PersonalSessions().ClearInactiveIPs },
+		},
 	}
 }
 
 // AllJobs returns Jobs followed by ExtraJobs: what RunAll runs.
 func AllJobs() []Job { return append(Jobs(), ExtraJobs()...) }
+
+// On reports whether opts let the job run: an optional job is off until
+// opts give it a retention.
+func (j Job) On(opts Options) bool {
+	_, ok := opts.Retention[j.Name]
+	return !j.Optional || ok
+}
 
 // Lookup returns the job of that name; an unknown name is an error that lists
 // the known ones.

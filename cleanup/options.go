@@ -17,6 +17,9 @@ const (
 	MaxWindowSize = 1000000
 	// MaxRetention bounds a retention override: anything longer is a typo.
 	MaxRetention = 100 * 365 * day
+	// DefaultKeepPolicyData is how many versions of the policy data
+	// prune-stale-policy-data keeps, as MAS does.
+	DefaultKeepPolicyData = 10
 )
 
 // Options tune a run. The zero value runs with the defaults.
@@ -45,8 +48,18 @@ type Options struct {
 	// candidate. The run's cursor (Report.Cursor, BatchInfo.Cursor) moves
 	// once a window is done.
 	WindowSize int
-	// Retention overrides jobs' default retentions, by job name.
+	// Retention overrides jobs' default retentions, by job name. For
+	// expire-inactive-sessions it is the time-to-live of inactive sessions
+	// (MinInactiveSessionTTL..MaxInactiveSessionTTL), and the job is off
+	// without it.
 	Retention map[string]time.Duration
+	// InactiveSessions tunes expire-inactive-sessions; the zero value does
+	// what MAS does.
+	InactiveSessions InactiveSessions
+	// KeepPolicyData is how many of the newest policy data versions
+	// prune-stale-policy-data keeps: at least 1 (the newest is the one in
+	// force), 0 for DefaultKeepPolicyData.
+	KeepPolicyData int
 	// DryRun counts what would be affected and changes nothing. The run
 	// happens in one transaction that is rolled back (the repository must be a
 	// storage.Store), so the counts are exactly those a real run would have,
@@ -92,13 +105,24 @@ func (o Options) validate() error {
 		errs = append(errs, fmt.Errorf("batch size %d out of range 1..%d", o.BatchSize, MaxBatchSize))
 	}
 	for name, r := range o.Retention {
-		if _, err := Lookup(name); err != nil {
+		job, err := Lookup(name)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("retention override: %w", err))
 			continue
 		}
-		if r <= 0 || r > MaxRetention {
-			errs = append(errs, fmt.Errorf("retention %s of %s out of range (0, %s]", r, name, MaxRetention))
+		lo, hi := job.MinRetention, job.MaxRetention
+		if hi == 0 {
+			hi = MaxRetention
 		}
+		switch {
+		case lo > 0 && (r < lo || r > hi):
+			errs = append(errs, fmt.Errorf("retention %s of %s out of range [%s, %s]", r, name, lo, hi))
+		case lo == 0 && (r <= 0 || r > hi):
+			errs = append(errs, fmt.Errorf("retention %s of %s out of range (0, %s]", r, name, hi))
+		}
+	}
+	if o.KeepPolicyData < 0 {
+		errs = append(errs, fmt.Errorf("policy data to keep %d is negative (at least 1 is kept; 0 for %d)", o.KeepPolicyData, DefaultKeepPolicyData))
 	}
 	if o.WindowSize < 0 || o.WindowSize > MaxWindowSize {
 		errs = append(errs, fmt.Errorf("window size %d out of range 0..%d", o.WindowSize, MaxWindowSize))
@@ -129,6 +153,13 @@ func (o Options) batchSize() int {
 		return DefaultBatchSize
 	}
 	return o.BatchSize
+}
+
+func (o Options) keepPolicyData() int {
+	if o.KeepPolicyData == 0 {
+		return DefaultKeepPolicyData
+	}
+	return o.KeepPolicyData
 }
 
 // retention returns the job's retention, overridden or default.

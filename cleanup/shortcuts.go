@@ -2,6 +2,7 @@ package cleanup
 
 import (
 	"context"
+	"time"
 
 	"github.com/masstore/masstore/storage"
 )
@@ -118,4 +119,37 @@ func LostQueueJobs(ctx context.Context, repo storage.Repository, clock storage.C
 // StaleQueueWorkers runs cleanup-stale-queue-workers with its default retention.
 func StaleQueueWorkers(ctx context.Context, repo storage.Repository, clock storage.Clock, batchSize int) (Report, error) {
 	return runNamed(ctx, "cleanup-stale-queue-workers", repo, clock, batchSize)
+}
+
+// PruneStalePolicyData runs prune-stale-policy-data: it keeps the newest
+// DefaultKeepPolicyData versions of the policy data.
+func PruneStalePolicyData(ctx context.Context, repo storage.Repository, clock storage.Clock, batchSize int) (Report, error) {
+	return runNamed(ctx, "prune-stale-policy-data", repo, clock, batchSize)
+}
+
+// ExpireInactiveSessions runs expire-inactive-sessions with time-to-live
+// ttl (MinInactiveSessionTTL..MaxInactiveSessionTTL), doing what MAS does
+// (every kind of session; sync-devices queue jobs).
+func ExpireInactiveSessions(ctx context.Context, repo storage.Repository, clock storage.Clock, ttl time.Duration, batchSize int) (Report, error) {
+	const name = "expire-inactive-sessions"
+	job, err := Lookup(name)
+	if err != nil {
+		return Report{Job: name}, err
+	}
+	return Run(ctx, job, repo, clock, Options{BatchSize: batchSize, Retention: map[string]time.Duration{name: ttl}})
+}
+
+// RevokedPersonalSessions runs cleanup-revoked-personal-sessions with its default retention.
+func RevokedPersonalSessions(ctx context.Context, repo storage.Repository, clock storage.Clock, batchSize int) (Report, error) {
+	return runNamed(ctx, "cleanup-revoked-personal-sessions", repo, clock, batchSize)
+}
+
+// RevokedPersonalAccessTokens runs cleanup-revoked-personal-access-tokens with its default retention.
+func RevokedPersonalAccessTokens(ctx context.Context, repo storage.Repository, clock storage.Clock, batchSize int) (Report, error) {
+	return runNamed(ctx, "cleanup-revoked-personal-access-tokens", repo, clock, batchSize)
+}
+
+// InactivePersonalSessionIPs runs cleanup-inactive-personal-session-ips with its default retention.
+func InactivePersonalSessionIPs(ctx context.Context, repo storage.Repository, clock storage.Clock, batchSize int) (Report, error) {
+	return runNamed(ctx, "cleanup-inactive-personal-session-ips", repo, clock, batchSize)
 }

@@ -18,6 +18,13 @@ type SystemClock struct{}
 // Now returns time.Now().
 func (SystemClock) Now() time.Time { return time.Now() }
 
+// FixedClock is a clock stopped at one time: what a job that reads the
+// clock once hands to the repository methods it calls.
+type FixedClock time.Time
+
+// Now returns the clock's time.
+func (c FixedClock) Now() time.Time { return time.Time(c) }
+
 // TestClock is a clock that only moves when told. It is safe for concurrent use.
 type TestClock struct {
 	mu  sync.Mutex

@@ -101,6 +101,9 @@ type CompatSessionRepository interface {
 	ClearInactiveIPs(ctx context.Context, after Cursor, before time.Time, limit int) (Batch, error)
 	// CountStaleIPs counts sessions holding an IP, last active before `before`.
 	CountStaleIPs(ctx context.Context, before time.Time) (int, error)
+	// ExpireInactive finishes unfinished sessions last active before
+	// `before`. See ExpireFunc.
+	ExpireInactive(ctx context.Context, clock Clock, after Cursor, before time.Time, limit int) (Batch, []ulid.ULID, error)
 	// CleanupAbandonedSSOLogins deletes SSO logins created (ULID age) before
 	// `before` that never got a compat session. See CleanupFunc.
 	CleanupAbandonedSSOLogins(ctx context.Context, after Cursor, before time.Time, limit int) (Batch, error)

@@ -13,7 +13,10 @@ type OAuth2Client struct {
 	ID           ulid.ULID
 	Name         string
 	RedirectURIs []string
-	CreatedAt    time.Time
+	// IsStatic is true for a client from the server's configuration rather
+	// than one registered through the API.
+	IsStatic  bool
+	CreatedAt time.Time
 }
 
 // OAuth2Session is a session of an OAuth 2.0 client, on behalf of a user
@@ -34,6 +37,9 @@ type OAuth2Session struct {
 type OAuth2ClientRepository interface {
 	// Add registers a client.
 	Add(ctx context.Context, clock Clock, name string, redirectURIs []string) (*OAuth2Client, error)
+	// AddStatic registers a static client (IsStatic true), one from the
+	// server's configuration.
+	AddStatic(ctx context.Context, clock Clock, name string, redirectURIs []string) (*OAuth2Client, error)
 	// Lookup returns the client, or ErrNotFound.
 	Lookup(ctx context.Context, id ulid.ULID) (*OAuth2Client, error)
 }
@@ -64,4 +70,8 @@ type OAuth2SessionRepository interface {
 	ClearInactiveIPs(ctx context.Context, after Cursor, before time.Time, limit int) (Batch, error)
 	// CountStaleIPs counts sessions holding an IP, last active before `before`.
 	CountStaleIPs(ctx context.Context, before time.Time) (int, error)
+	// ExpireInactive finishes unfinished sessions of a user (not those
+	// without one) last active before `before`, whose client is not static.
+	// See ExpireFunc.
+	ExpireInactive(ctx context.Context, clock Clock, after Cursor, before time.Time, limit int) (Batch, []ulid.ULID, error)
 }

@@ -47,6 +47,14 @@ type Job struct {
 	NextAttemptID ulid.ULID // the retry made of this attempt; zero when none
 }
 
+// Leader is the queue worker that leads the queue (runs its schedules)
+// until ExpiresAt. There is at most one.
+type Leader struct {
+	WorkerID  ulid.ULID
+	ElectedAt time.Time
+	ExpiresAt time.Time
+}
+
 // Schedule is a recurring job's bookkeeping.
 type Schedule struct {
 	Name               string
@@ -65,6 +73,16 @@ type QueueRepository interface {
 	ShutdownWorker(ctx context.Context, clock Clock, worker *Worker) (*Worker, error)
 	// LookupWorker returns the worker, or ErrNotFound.
 	LookupWorker(ctx context.Context, id ulid.ULID) (*Worker, error)
+
+	// TakeLeadership makes worker the leader until clock's time + lease
+	// when there is no leader, the leader's lease expired, or worker is
+	// already the leader (its lease is then extended, ElectedAt kept). It
+	// returns the leader after the call: worker's ID or another's. A
+	// shut-down worker is ErrInvalidState; a lease below one second
+	// ErrInvalidArgument.
+	TakeLeadership(ctx context.Context, clock Clock, worker *Worker, lease time.Duration) (*Leader, error)
+	// LookupLeader returns the leader, expired or not, or ErrNotFound.
+	LookupLeader(ctx context.Context) (*Leader, error)
 
 	// Enqueue adds an available job (a nil payload is {}); an empty queue
 	// name is ErrInvalidArgument.
@@ -111,7 +129,7 @@ type QueueRepository interface {
 	CleanupLostJobs(ctx context.Context, after Cursor, before time.Time, limit int) (Batch, error)
 	// CleanupWorkers deletes workers last seen before `before` (a shut-down
 	// worker is last seen at its shutdown at the latest), ordered by ID (the
-	// cursor's Time stays zero); workers some job still names as StartedBy are
-	// skipped. See CleanupFunc.
+	// cursor's Time stays zero); workers some job still names as StartedBy,
+	// and the leader, are skipped. See CleanupFunc.
 	CleanupWorkers(ctx context.Context, after Cursor, before time.Time, limit int) (Batch, error)
 }

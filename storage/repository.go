@@ -25,7 +25,11 @@ type Repository interface {
 	Recovery() RecoveryRepository
 	// Registrations stores registrations and email authentications.
 	Registrations() RegistrationRepository
-	// Queue stores the job queue: workers, jobs and schedules.
+	// PersonalSessions stores personal sessions and their access tokens.
+	PersonalSessions() PersonalSessionRepository
+	// PolicyData stores the versions of the policy data.
+	PolicyData() PolicyDataRepository
+	// Queue stores the job queue: workers, its leader, jobs and schedules.
 	Queue() QueueRepository
 }
 

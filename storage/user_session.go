@@ -69,4 +69,8 @@ type UserSessionRepository interface {
 	ClearInactiveIPs(ctx context.Context, after Cursor, before time.Time, limit int) (Batch, error)
 	// CountStaleIPs counts sessions holding an IP, last active before `before`.
 	CountStaleIPs(ctx context.Context, before time.Time) (int, error)
+	// ExpireInactive finishes unfinished sessions last active before
+	// `before` (their compat and OAuth 2.0 sessions are left as they are).
+	// See ExpireFunc.
+	ExpireInactive(ctx context.Context, clock Clock, after Cursor, before time.Time, limit int) (Batch, []ulid.ULID, error)
 }

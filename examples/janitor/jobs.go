@@ -19,9 +19,16 @@ func runJobs(_ context.Context, args []string, _ func(string) string, stdout, st
 	for _, j := range cleanup.AllJobs() {
 		from := "MAS"
 		if !j.FromMAS {
-			from = "masstore"
+			from = "beyond MAS"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", j.Name, formatRetention(j.Retention), j.Cadence, from, j.Description)
+		retention := formatRetention(j.Retention)
+		switch {
+		case j.Optional:
+			retention = "off"
+		case j.Retention == 0:
+			retention = "-"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", j.Name, retention, j.Cadence, from, j.Description)
 	}
 	w.Flush()
 	return exitOK

@@ -8,6 +8,12 @@
 //	janitor run     --database-url URL [--job NAME]... [--once] [--dry-run] [--now RFC3339]
 //	                [--batch-size N] [--retention NAME=DURATION]... [--max-duration D] [--pause D]
 //	                [--target-batch-duration D] [--window-size N] [--json] [--every D]
+//	                [--inactive-session-ttl D] [--mas-config FILE] [--keep-policy-data N]
+//
+// expire-inactive-sessions runs only with a TTL: --inactive-session-ttl, or
+// --mas-config naming a MAS configuration file whose
+// experimental.inactive_session_expiration gives one (and its three
+// switches); asking for it by --job without one is a usage error (exit 2).
 //
 // run without --once runs each job on its cadence (MAS's schedule) until
 // SIGINT or SIGTERM, then lets the batches in flight finish. It refuses to

@@ -67,13 +67,43 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, *string, error) {
 	pause := fs.Duration("pause", 0, "wait this long between batches")
 	asJSON := fs.Bool("json", false, "print one JSON object per job report")
 	every := fs.Duration("every", 0, "without --once: run every selected job at this interval instead of on its cadence")
+	ttl := fs.Duration("inactive-session-ttl", 0, "turn expire-inactive-sessions on: finish sessions inactive for this long (10m..2160h; default: off)")
+	masConfigPath := fs.String("mas-config", "", "read experimental.inactive_session_expiration from this MAS configuration file (--inactive-session-ttl wins)")
+	keepPolicy := fs.Int("keep-policy-data", cleanup.DefaultKeepPolicyData, "prune-stale-policy-data keeps this many of the newest policy data versions (at least 1)")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, errFlagsReported // the flag package printed it
 	}
 	if fs.NArg() > 0 {
 		return nil, nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	if *keepPolicy < 1 {
+		return nil, nil, fmt.Errorf("--keep-policy-data %d: at least 1 (the newest version is the policy in force)", *keepPolicy)
+	}
+	var inactive cleanup.InactiveSessions
+	if *masConfigPath != "" {
+		masTTL, kinds, ok, err := readMASConfig(*masConfigPath)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--mas-config: %w", err)
+		}
+		if ok && *ttl == 0 {
+			*ttl = masTTL
+		}
+		inactive = kinds
+	}
+	if *ttl != 0 {
+		const name = "expire-inactive-sessions"
+		if _, set := retention[name]; set {
+			return nil, nil, errors.New("give the TTL of expire-inactive-sessions once: --inactive-session-ttl or --retention, not both")
+		}
+		retention[name] = *ttl
+	}
 	jobs, err := cleanup.Select(names...)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := cleanup.Options{BatchSize: *batchSize, Retention: retention, DryRun: *dryRun, MaxDuration: *maxDuration,
+		Pause: *pause, TargetBatchDuration: *target, WindowSize: *window, InactiveSessions: inactive, KeepPolicyData: *keepPolicy}
+	jobs, err = turnedOn(jobs, len(names) > 0, opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -86,11 +116,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, *string, error) {
 	if *every < 0 || (*every > 0 && *once) {
 		return nil, nil, errors.New("--every needs a positive interval, and no --once")
 	}
-	cfg := &runConfig{
-		jobs: jobs, once: *once, json: *asJSON, every: *every, clock: storage.SystemClock{},
-		opts: cleanup.Options{BatchSize: *batchSize, Retention: retention, DryRun: *dryRun, MaxDuration: *maxDuration,
-			Pause: *pause, TargetBatchDuration: *target, WindowSize: *window},
-	}
+	cfg := &runConfig{jobs: jobs, once: *once, json: *asJSON, every: *every, clock: storage.SystemClock{}, opts: opts}
 	if now.set {
 		cfg.clock = storage.NewTestClock(now.t)
 	}
@@ -98,6 +124,21 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, *string, error) {
 		return nil, nil, err
 	}
 	return cfg, dbURL, nil
+}
+
+// turnedOn leaves out the optional jobs opts do not turn on; asking for one
+// by name is an error.
+func turnedOn(jobs []cleanup.Job, named bool, opts cleanup.Options) ([]cleanup.Job, error) {
+	var out []cleanup.Job
+	for _, j := range jobs {
+		switch {
+		case j.On(opts):
+			out = append(out, j)
+		case named:
+			return nil, errExpireOff
+		}
+	}
+	return out, nil
 }
 
 func runRun(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) int {
@@ -245,7 +286,10 @@ func runScheduled(ctx context.Context, cfg *runConfig, store storage.Store, log 
 	// The jobs run on a context that the signal does not cancel: a signal
 	// closes stop instead, and each job ends after its batch in flight.
 	jobCtx := context.WithoutCancel(ctx)
-	c := cron.New(cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
+	// Cadences have five fields, or six with seconds first (MAS runs
+	// expire-inactive-sessions at second 30).
+	parser := cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+	c := cron.New(cron.WithParser(parser), cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
 	var outMu sync.Mutex
 	for _, j := range cfg.jobs {
 		spec := j.Cadence

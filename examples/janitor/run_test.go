@@ -12,12 +12,18 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/masstore/masstore/cleanup"
 	"github.com/masstore/masstore/internal/pgtest"
 	"github.com/masstore/masstore/schema"
 )
 
 //go:embed testdata/scenario.sql
 var scenarioSQL string
+
+// masMainSQL adds rows to MAS main's newer tables, after scenarioSQL.
+//
+//go:embed testdata/mas_main.sql
+var masMainSQL string
 
 const scenarioNow = "2026-06-01T00:00:00Z"
 
@@ -36,6 +42,12 @@ var wantAffected = map[string]int{
 	"cleanup-inactive-user-session-ips":    1,
 	"cleanup-queue-jobs":                   2,
 	"cleanup-revoked-oauth-refresh-tokens": 0,
+	// mas_main.sql
+	"cleanup-revoked-personal-sessions":      1, // its token goes with it, uncounted
+	"cleanup-revoked-personal-access-tokens": 1,
+	"cleanup-inactive-personal-session-ips":  1,
+	"cleanup-stale-queue-workers":            1, // the leader stays
+	"prune-stale-policy-data":                2,
 }
 
 // primaryKeys names every table's key, to find a scenario row wherever it is.
@@ -49,6 +61,8 @@ var primaryKeys = map[string]string{
 	"upstream_oauth_authorization_sessions": "upstream_oauth_authorization_session_id",
 	"user_session_authentications":          "user_session_authentication_id",
 	"user_recovery_sessions":                "user_recovery_session_id", "user_registrations": "user_registration_id",
+	"personal_sessions": "personal_session_id", "personal_access_tokens": "personal_access_token_id",
+	"queue_workers": "queue_worker_id", "policy_data": "policy_data_id", "user_terms": "user_terms_id",
 }
 
 // remaining returns the scenario's row names still in the database.
@@ -109,7 +123,7 @@ func parseReports(t *testing.T, out string) map[string]jsonReport {
 
 func requireScenarioResult(t *testing.T, reports map[string]jsonReport, dryRun bool) {
 	t.Helper()
-	require.Len(t, reports, 21, "one report per job")
+	require.Len(t, reports, len(cleanup.AllJobs())-1, "one report per job; expire-inactive-sessions is off")
 	for job, r := range reports {
 		require.Equal(t, wantAffected[job], r.Affected, job)
 		require.Nil(t, r.Stopped, job)
@@ -130,6 +144,8 @@ func TestRunOnceEndToEnd(t *testing.T) {
 			t.Parallel()
 			db := build(t)
 			_, err := db.DB.Exec(scenarioSQL)
+			require.NoError(t, err)
+			_, err = db.DB.Exec(masMainSQL)
 			require.NoError(t, err)
 			before := remaining(t, db)
 
@@ -236,13 +252,30 @@ func TestJobsListsEveryJob(t *testing.T) {
 	code, out, _ := janitor(t, nil, "jobs")
 	require.Equal(t, exitOK, code)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	require.Len(t, lines, 22, "a header and 21 jobs")
-	require.Contains(t, out, "cleanup-finished-user-sessions")
-	require.Contains(t, out, "30d")
+	require.Len(t, lines, 1+len(cleanup.AllJobs()), "a header and every job")
+	require.Contains(t, lines[0], "FROM")
 	require.Contains(t, out, "5 */4 * * *")
+	source := map[string]string{}
 	var names []string
 	for _, l := range lines[1:] {
-		names = append(names, strings.Fields(l)[0])
+		name := strings.Fields(l)[0]
+		names = append(names, name)
+		switch {
+		case strings.Contains(l, "  beyond MAS  "):
+			source[name] = "beyond MAS"
+		case strings.Contains(l, "  MAS  "):
+			source[name] = "MAS"
+		}
 	}
 	require.False(t, sort.StringsAreSorted(names), "dependency order, not alphabetical")
+	for _, j := range cleanup.AllJobs() {
+		want := "beyond MAS"
+		if j.FromMAS {
+			want = "MAS"
+		}
+		require.Equal(t, want, source[j.Name], j.Name)
+	}
+	require.Regexp(t, `expire-inactive-sessions\s+off\s+30 \*/15 \* \* \* \*\s+MAS`, out)
+	require.Regexp(t, `prune-stale-policy-data\s+-\s+0 2 \* \* \*\s+MAS`, out)
+	require.Regexp(t, `cleanup-revoked-personal-sessions\s+30d\s+15 \* \* \* \*\s+beyond MAS`, out)
 }

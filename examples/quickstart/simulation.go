@@ -169,6 +169,10 @@ func (s *simulation) summary(ctx context.Context) error {
 	fmt.Fprintln(s.out, "\nwhat each job removed over the whole run:")
 	jobs := cleanup.AllJobs()
 	for _, j := range jobs {
+		if !j.On(cleanup.Options{}) {
+			fmt.Fprintf(s.out, "  %-42s  off (no TTL given)\n", j.Name)
+			continue
+		}
 		fmt.Fprintf(s.out, "  %-42s %4d\n", j.Name, s.removed[j.Name])
 	}
 	audit, err := cleanup.AuditIPs(ctx, s.store, s.clock, cleanup.Options{})

@@ -100,6 +100,11 @@ func bulkRun(t testing.TB, db *sqlx.DB, query string, vars map[string]string) {
 //     refresh token whose successor is revoked (both go) or live (both stay);
 //   - queue jobs: completed, failed (naming a retry), lost, available (old)
 //     and completed recently; a schedule naming an old job; workers;
+//   - personal sessions of users or of the client, each with a token:
+//     revoked long ago (go, with their tokens), live with a stale IP (IP
+//     cleared) and a token revoked long ago (goes) beside the live one,
+//     live, revoked recently;
+//   - 30 policy data versions, a day apart (all but the newest 10 go);
 //   - upstream links and logins, registrations, email authentications with
 //     codes, recovery sessions, authorization and device-code grants, SSO
 //     logins: half old, half recent.
@@ -282,6 +287,40 @@ SELECT pg_temp.bulk_id(c, 25, i), 'sso-' || i, 'https://app.example/', c,
 	CASE WHEN i % 4 = 3 THEN pg_temp.bulk_id({now} - interval '60 days' + 4 * i * interval '100 ms', 4, 4 * i) END
 FROM generate_series(1, {small}) i,
 	LATERAL (SELECT CASE WHEN i % 4 IN (0, 3) THEN {now} - interval '10 days' ELSE {now} - interval '1 day' END + i * interval '1 ms' AS c) x;
+-- Personal sessions: revoked long ago (no IP: only the session job takes
+-- them), live with a stale IP, live, revoked recently; every eighth is the
+-- client's.
+INSERT INTO personal_sessions (personal_session_id, owner_user_id, owner_oauth2_client_id, actor_user_id, human_name, scope_list, created_at, revoked_at, last_active_at, last_active_ip)
+SELECT pg_temp.bulk_id(c, 26, i),
+	CASE WHEN i % 8 <> 6 THEN pg_temp.bulk_user(i % {users} + 1) END,
+	CASE WHEN i % 8 = 6 THEN pg_temp.bulk_id({now} - interval '300 days', 8, 1) END,
+	pg_temp.bulk_user(i % {users} + 1), 'bot-' || i, '{urn:matrix:client:api:*}', c,
+	CASE WHEN i % 4 = 0 THEN {now} - interval '40 days' + i * interval '1 ms'
+	     WHEN i % 4 = 3 THEN {now} - interval '1 day' END,
+	CASE WHEN i % 4 = 0 THEN {now} - interval '40 days' + i * interval '1 ms'
+	     WHEN i % 4 = 1 THEN {now} - interval '50 days' + i * interval '1 ms'
+	     ELSE {now} - interval '2 days' END,
+	CASE WHEN i % 4 <> 0 THEN pg_temp.bulk_ip(i) END
+FROM generate_series(1, {small}) i, LATERAL (SELECT {now} - interval '60 days' + i * interval '1 ms' AS c) x;
+-- Each has a token: revoked with it when it was revoked recently; expired
+-- long ago, not revoked, when it was revoked long ago (so that only the
+-- session job takes it: a replica already at the token job must not). The
+-- live ones also have a token revoked long ago.
+INSERT INTO personal_access_tokens (personal_access_token_id, personal_session_id, access_token_sha256, created_at, expires_at, revoked_at)
+SELECT pg_temp.bulk_id(created_at + interval '1 second', 27, n), personal_session_id, sha256(convert_to('pat1-' || n, 'UTF8')),
+	created_at + interval '1 second',
+	CASE WHEN revoked_at < {now} - interval '30 days' THEN revoked_at END,
+	CASE WHEN revoked_at >= {now} - interval '30 days' THEN revoked_at END
+FROM (SELECT *, row_number() OVER (ORDER BY personal_session_id) n FROM personal_sessions) s;
+INSERT INTO personal_access_tokens (personal_access_token_id, personal_session_id, access_token_sha256, created_at, expires_at, revoked_at)
+SELECT pg_temp.bulk_id(created_at, 28, n), personal_session_id, sha256(convert_to('pat0-' || n, 'UTF8')),
+	created_at, created_at + interval '90 days', {now} - interval '40 days' + n * interval '1 ms'
+FROM (SELECT *, row_number() OVER (ORDER BY personal_session_id) n FROM personal_sessions) s
+WHERE revoked_at IS NULL;
+
+INSERT INTO policy_data (policy_data_id, created_at, data)
+SELECT pg_temp.bulk_id(c, 29, i), c, jsonb_build_object('version', i)
+FROM generate_series(1, 30) i, LATERAL (SELECT {now} - interval '31 days' + i * interval '1 day' AS c) x;
 ANALYZE;
 `
 

@@ -25,6 +25,7 @@ var modelIPJobs = map[string]string{
 	"cleanup-inactive-user-session-ips":   "user_sessions",
 	"cleanup-inactive-compat-session-ips": "compat_sessions",
 	"cleanup-inactive-oauth2-session-ips": "oauth2_sessions",
+	modelPersonalIPsJob:                   "personal_sessions",
 }
 
 // advanceClock moves both clocks by minutes or hours.
@@ -84,10 +85,13 @@ var modelJobs = []string{
 	"cleanup-revoked-oauth-access-tokens", "cleanup-expired-oauth-access-tokens",
 	"cleanup-revoked-oauth-refresh-tokens", "cleanup-consumed-oauth-refresh-tokens",
 	"cleanup-inactive-oauth2-session-ips", "cleanup-inactive-compat-session-ips", "cleanup-inactive-user-session-ips",
+	modelPersonalSessionsJob, modelPersonalTokensJob, modelPersonalIPsJob,
+	modelPolicyJob, modelExpireJob,
 }
 
 // runJob runs one job, with a batch size of 1 to 50, often with a retention
-// override, sometimes as a dry run.
+// override (always, for an optional job: its time-to-live), sometimes as a
+// dry run.
 func (m *model) runJob(t *rapid.T) {
 	names := modelJobs
 	if rapid.IntRange(0, 3).Draw(t, "any job (0)") == 0 {
@@ -96,8 +100,8 @@ func (m *model) runJob(t *rapid.T) {
 	job, err := cleanup.Lookup(rapid.SampledFrom(names).Draw(t, "job"))
 	require.NoError(t, err)
 	opts := m.drawOptions(t)
-	if rapid.Bool().Draw(t, "override the retention") {
-		opts.Retention = map[string]time.Duration{job.Name: m.drawRetention(t, job.Name)}
+	if job.Optional || rapid.Bool().Draw(t, "override the retention") {
+		opts.Retention = map[string]time.Duration{job.Name: m.jobRetention(t, job.Name)}
 	}
 	m.runJobs(t, []cleanup.Job{job}, opts)
 }
@@ -118,36 +122,54 @@ func (m *model) runJobAtHorizon(t *rapid.T) {
 	job, err := cleanup.Lookup(rapid.SampledFrom(jobs).Draw(t, "job"))
 	require.NoError(t, err)
 	opts := m.drawOptions(t)
-	if r, ok := m.boundaryRetention(t, job.Name); ok {
+	if r, ok := m.boundaryRetention(t, job.Name); ok && (job.Name != modelExpireJob || modelTTL(r)) {
 		opts.Retention = map[string]time.Duration{job.Name: r}
+	} else if job.Optional {
+		opts.Retention = map[string]time.Duration{job.Name: m.drawTTL(t)}
 	}
 	m.runJobs(t, []cleanup.Job{job}, opts)
 }
 
 // runAll runs every job: with their default retentions and overrides for
-// up to three of them, or with one retention for all.
+// up to three of them, or with one retention for all (but
+// expire-inactive-sessions, whose time-to-live has bounds of its own);
+// expire-inactive-sessions only when given a time-to-live.
 func (m *model) runAll(t *rapid.T) {
 	opts := m.drawOptions(t)
 	opts.Retention = map[string]time.Duration{}
 	if rapid.Bool().Draw(t, "one retention for all") {
 		r := m.drawRetention(t, "")
 		for _, name := range cleanup.Names() {
-			opts.Retention[name] = r
+			if name != modelExpireJob {
+				opts.Retention[name] = r
+			}
 		}
 	} else {
 		for range rapid.IntRange(0, 3).Draw(t, "overrides") {
 			name := rapid.SampledFrom(cleanup.Names()).Draw(t, "overridden job")
-			opts.Retention[name] = m.drawRetention(t, name)
+			opts.Retention[name] = m.jobRetention(t, name)
 		}
+	}
+	if _, on := opts.Retention[modelExpireJob]; !on && rapid.Bool().Draw(t, "expire inactive sessions") {
+		opts.Retention[modelExpireJob] = m.drawTTL(t)
 	}
 	m.runJobs(t, cleanup.AllJobs(), opts)
 }
 
+// drawOptions draws the options of a run: batch and window sizes, dry or
+// not, how many policy data versions to keep (0: 10), and which kinds of
+// session expire-inactive-sessions skips.
 func (m *model) drawOptions(t *rapid.T) cleanup.Options {
 	return cleanup.Options{
-		BatchSize:  rapid.IntRange(1, 50).Draw(t, "batch size"),
-		WindowSize: rapid.SampledFrom([]int{0, 1, 3, 100}).Draw(t, "window size"),
-		DryRun:     rapid.IntRange(0, 7).Draw(t, "dry run (0)") == 0,
+		BatchSize:      rapid.IntRange(1, 50).Draw(t, "batch size"),
+		WindowSize:     rapid.SampledFrom([]int{0, 1, 3, 100}).Draw(t, "window size"),
+		DryRun:         rapid.IntRange(0, 7).Draw(t, "dry run (0)") == 0,
+		KeepPolicyData: rapid.IntRange(0, 3).Draw(t, "policy data to keep (0: the default)"),
+		InactiveSessions: cleanup.InactiveSessions{
+			SkipCompat:  rapid.IntRange(0, 4).Draw(t, "expiry skips compat sessions (0)") == 0,
+			SkipOAuth2:  rapid.IntRange(0, 4).Draw(t, "expiry skips OAuth 2.0 sessions (0)") == 0,
+			SkipBrowser: rapid.IntRange(0, 4).Draw(t, "expiry skips browser sessions (0)") == 0,
+		},
 	}
 }
 
@@ -165,33 +187,42 @@ type modelReport struct {
 
 // runJobs runs jobs on both sides with opts and requires the same outcome and
 // reports. After a real run it requires that running the same jobs again
-// affects nothing (a run leaves no candidate behind), that the IP audit finds
-// no stale IP in the tables of the IP jobs that ran, and it remembers their
-// horizons for every later check. A dry run must change nothing.
+// affects nothing (a run leaves no candidate behind, and hands sync-devices
+// no one), that the IP audit finds no stale IP in the tables of the IP jobs
+// that ran, and it remembers their horizons for every later check. A dry run
+// must change nothing.
 func (m *model) runJobs(t *rapid.T, jobs []cleanup.Job, opts cleanup.Options) {
-	what := fmt.Sprintf("run %s (batch size %d, window size %d, retention overrides %v, dry run %v)", jobs[0].Name, opts.BatchSize, opts.WindowSize, opts.Retention, opts.DryRun)
+	settings := fmt.Sprintf("batch size %d, window size %d, retention overrides %v, policy data kept %d, expiry skips %+v, dry run %v",
+		opts.BatchSize, opts.WindowSize, opts.Retention, opts.KeepPolicyData, opts.InactiveSessions, opts.DryRun)
+	what := fmt.Sprintf("run %s (%s)", jobs[0].Name, settings)
 	if len(jobs) > 1 {
-		what = fmt.Sprintf("run all %d jobs (batch size %d, window size %d, retention overrides %v, dry run %v)", len(jobs), opts.BatchSize, opts.WindowSize, opts.Retention, opts.DryRun)
+		what = fmt.Sprintf("run all %d jobs (%s)", len(jobs), settings)
 	}
+	m.synced = [2][]modelSync{}
 	m.runAndCompare(t, what, jobs, opts)
 	if opts.DryRun {
 		m.unchanged = true
 		return
 	}
 	m.recordRuns(jobs, opts)
+	m.synced = [2][]modelSync{}
 	again := m.runAndCompare(t, "again: "+what, jobs, opts)
 	for _, r := range again {
 		require.Zero(t, r.Affected, "%s affected rows when run again right after a full run", r.Job)
 	}
+	require.Equal(t, [2][]modelSync{}, m.synced, "sync-devices called when run again right after a full run")
 	m.auditIPs(t, jobs, opts)
 }
 
-// runAndCompare runs jobs on both sides: both must succeed, with the same
-// reports. (A job that fails is a job wedged, whatever the backend.)
+// runAndCompare runs jobs on both sides, each with its own sync-devices hook
+// (see syncDevices): both must succeed, with the same reports. (A job that
+// fails is a job wedged, whatever the backend.)
 func (m *model) runAndCompare(t *rapid.T, what string, jobs []cleanup.Job, opts cleanup.Options) []modelReport {
 	var reports [2][]modelReport
 	ok := m.both(t, what, func(side int, r storage.Store, c storage.Clock) error {
-		got, err := cleanup.RunJobs(m.ctx, jobs, r, c, opts)
+		o := opts
+		o.InactiveSessions.SyncDevices = m.syncDevices(side)
+		got, err := cleanup.RunJobs(m.ctx, jobs, r, c, o)
 		for _, rep := range got {
 			reports[side] = append(reports[side], modelReport{
 				Job: rep.Job, Retention: rep.Retention, Horizon: modelTime(rep.Horizon), CursorTime: modelTime(rep.Cursor.Time),

@@ -144,20 +144,9 @@ func (m *model) addOAuth2Session(t *rapid.T) {
 // user u (-1: none) under browser session b (-1: none), with tokens, maybe
 // used at once.
 func (m *model) newOAuth2Session(t *rapid.T, u, b int) {
-	client := -1
-	if len(m.clients) > 0 && rapid.Bool().Draw(t, "existing client") {
-		client = modelPick(t, "client", len(m.clients))
-	} else {
-		name := m.unique("client")
-		out, ok := modelDo(m, t, "add client "+name, func(r storage.Repository, c storage.Clock, _ int) (*storage.OAuth2Client, error) {
-			return r.OAuth2Clients().Add(m.ctx, c, name, []string{"https://client.example.org/cb"})
-		})
-		if !ok {
-			return
-		}
-		m.clients = append(m.clients, &modelClient{obj: out})
-		client = len(m.clients) - 1
-		m.index("client", client, out[0].ID, out[1].ID)
+	client := m.drawClient(t)
+	if client < 0 {
+		return
 	}
 	out, ok := modelDo(m, t, fmt.Sprintf("add OAuth 2.0 session of client %d, user %d, browser session %d", client, u, b), func(r storage.Repository, c storage.Clock, side int) (*storage.OAuth2Session, error) {
 		var user *storage.User
@@ -178,6 +167,28 @@ func (m *model) newOAuth2Session(t *rapid.T, u, b int) {
 	m.index("oauth2 session", s, out[0].ID, out[1].ID)
 	m.maybeActivity(t, "oauth2", s)
 	m.addOAuth2Tokens(t, s)
+}
+
+// drawClient draws an existing client or adds one, registered or (a
+// quarter of the time) static; -1 if adding it failed.
+func (m *model) drawClient(t *rapid.T) int {
+	if len(m.clients) > 0 && rapid.Bool().Draw(t, "existing client") {
+		return modelPick(t, "client", len(m.clients))
+	}
+	static := rapid.IntRange(0, 3).Draw(t, "static client (0)") == 0
+	name := m.unique("client")
+	out, ok := modelDo(m, t, fmt.Sprintf("add client %s (static %v)", name, static), func(r storage.Repository, c storage.Clock, _ int) (*storage.OAuth2Client, error) {
+		if static {
+			return r.OAuth2Clients().AddStatic(m.ctx, c, name, []string{"https://client.example.org/cb"})
+		}
+		return r.OAuth2Clients().Add(m.ctx, c, name, []string{"https://client.example.org/cb"})
+	})
+	if !ok {
+		return -1
+	}
+	m.clients = append(m.clients, &modelClient{obj: out, static: static})
+	m.index("client", len(m.clients)-1, out[0].ID, out[1].ID)
+	return len(m.clients) - 1
 }
 
 // addOAuth2Tokens adds to OAuth 2.0 session s an access token, a refresh
@@ -445,9 +456,9 @@ func (m *model) finish(t *rapid.T) {
 }
 
 func (m *model) recordActivity(t *rapid.T) {
-	kind := m.chooseSessionKind(t)
-	n := map[string]int{"browser": len(m.browsers), "compat": len(m.compats), "oauth2": len(m.oauths)}[kind]
-	m.activity(t, kind, modelPick(t, kind+" session", n))
+	n := map[string]int{"browser": len(m.browsers), "compat": len(m.compats), "oauth2": len(m.oauths), "personal": len(m.personals)}
+	kind := modelChoose(t, "kind", modelOption{"browser", n["browser"]}, modelOption{"compat", n["compat"]}, modelOption{"oauth2", n["oauth2"]}, modelOption{"personal", n["personal"]})
+	m.activity(t, kind, modelPick(t, kind+" session", n[kind]))
 }
 
 // maybeActivity records, half the time, activity of a session just created:
@@ -470,6 +481,9 @@ func (m *model) activity(t *rapid.T, kind string, i int) {
 	case "compat":
 		id = [2]ulid.ULID{m.compats[i].obj[0].ID, m.compats[i].obj[1].ID}
 		record = func(r storage.Repository) recordFunc { return r.CompatSessions().RecordActivity }
+	case "personal":
+		id = [2]ulid.ULID{m.personals[i].obj[0].ID, m.personals[i].obj[1].ID}
+		record = func(r storage.Repository) recordFunc { return r.PersonalSessions().RecordActivity }
 	default:
 		id = [2]ulid.ULID{m.oauths[i].obj[0].ID, m.oauths[i].obj[1].ID}
 		record = func(r storage.Repository) recordFunc { return r.OAuth2Sessions().RecordActivity }

@@ -13,30 +13,41 @@ import (
 // The job oracle holds the jobs to their definition (spec/JOBS.md), whatever
 // the backend: the differential comparison cannot see a mistake both
 // backends share (one in the cleanup engine, say). After a step that ran
-// jobs, every row deleted (or IP cleared) must have qualified for one of
-// them, or gone with a row that did; and no row still qualifies for a job
-// that ran. A step that ran no job deletes nothing.
+// jobs, every row deleted (or IP cleared, or session finished) must have
+// qualified for one of them, or gone with a row that did; and no row still
+// qualifies for a job that ran. A step that ran no job deletes nothing.
 
-// modelRun is a job a step ran, with the horizon the model expects for it.
+// modelRun is a job a step ran: the run's time, the horizon the model
+// expects for it, the options, and (expire-inactive-sessions) the calls of
+// each side's sync-devices hook.
 type modelRun struct {
-	job     string
-	horizon time.Time
+	job          string
+	now, horizon time.Time
+	opts         cleanup.Options
+	synced       [2][]modelSync
 }
 
 func (r modelRun) String() string {
 	return r.job + " to " + modelTime(r.horizon)
 }
 
-// recordRuns notes the jobs a step ran, with their horizons computed from the
-// clock and the retentions, for the next check.
+// recordRuns notes the jobs a step ran (those opts turn on), with their
+// horizons computed from the clock and the retentions, for the next check.
 func (m *model) recordRuns(jobs []cleanup.Job, opts cleanup.Options) {
 	now := m.clocks[modelMemory].Now()
 	for _, j := range jobs {
+		if !j.On(opts) {
+			continue
+		}
 		r := j.Retention
 		if o, ok := opts.Retention[j.Name]; ok {
 			r = o
 		}
-		m.ran = append(m.ran, modelRun{j.Name, now.Add(-r)})
+		run := modelRun{job: j.Name, now: now, horizon: now.Add(-r), opts: opts}
+		if j.Name == modelExpireJob {
+			run.synced = m.synced
+		}
+		m.ran = append(m.ran, run)
 	}
 }
 
@@ -68,11 +79,11 @@ func modelOlder(s string, h time.Time) bool {
 // oracle checks one side's state after a step against the jobs it ran.
 func (m *model) oracle(t *rapid.T, side int, prev, now *modelSnapshot) {
 	name := modelSides[side]
-	h := map[string]time.Time{}
+	runs := map[string]modelRun{}
 	for _, r := range m.ran {
-		h[r.job] = r.horizon
+		runs[r.job] = r
 	}
-	ran := func(job string) (time.Time, bool) { hz, ok := h[job]; return hz, ok }
+	ran := func(job string) (time.Time, bool) { r, ok := runs[job]; return r.horizon, ok }
 	// qualifies reports whether job ran and s is before its horizon.
 	qualifies := func(job, s string) bool { hz, ok := ran(job); return ok && modelBefore(s, hz) }
 	older := func(job, s string) bool { hz, ok := ran(job); return ok && modelOlder(s, hz) }
@@ -196,6 +207,12 @@ func (m *model) oracle(t *rapid.T, side int, prev, now *modelSnapshot) {
 	modelStaleIPs(fail, "browser session", "cleanup-inactive-user-session-ips", qualifies, now.Browsers, func(r modelBrowserRow) (string, string) { return r.LastIP, r.LastActive })
 	modelStaleIPs(fail, "compat session", "cleanup-inactive-compat-session-ips", qualifies, now.Compats, func(r modelCompatRow) (string, string) { return r.LastIP, r.LastActive })
 	modelStaleIPs(fail, "OAuth 2.0 session", "cleanup-inactive-oauth2-session-ips", qualifies, now.OAuths, func(r modelOAuthRow) (string, string) { return r.LastIP, r.LastActive })
+
+	personalOracle(fail, qualifies, prev, now)
+	policy, ok := runs[modelPolicyJob]
+	m.policyOracle(side, fail, policy, ok, prev, now)
+	expire, ok := runs[modelExpireJob]
+	m.expireOracle(t, side, fail, expire, ok, prev, now)
 }
 
 // modelChildren names a compat or OAuth 2.0 session of browser session b in
@@ -257,6 +274,9 @@ func modelNothingDeleted(t *rapid.T, side string, prev, now *modelSnapshot) {
 	gone("OAuth 2.0 refresh token", modelKeys(prev.OAuthRTs), modelKeys(now.OAuthRTs))
 	gone("link", modelKeys(prev.Links), modelKeys(now.Links))
 	gone("upstream login", modelKeys(prev.Upstreams), modelKeys(now.Upstreams))
+	gone("personal session", modelKeys(prev.Personals), modelKeys(now.Personals))
+	gone("personal access token", modelKeys(prev.PATs), modelKeys(now.PATs))
+	gone("policy data", modelKeys(prev.Policies), modelKeys(now.Policies))
 }
 
 func modelKeys[R any](rows map[int]R) []int {
@@ -299,17 +319,35 @@ func (s *modelSnapshot) times(job string) []string {
 			}
 		}
 	}
+	inactive := func(finished, lastActive string) {
+		if finished == "" {
+			add(modelExpireJob, lastActive)
+		}
+	}
 	for _, r := range s.Browsers {
 		add("cleanup-finished-user-sessions", r.Finished)
 		add("cleanup-inactive-user-session-ips", r.LastActive)
+		inactive(r.Finished, r.LastActive)
 	}
 	for _, r := range s.Compats {
 		add("cleanup-finished-compat-sessions", r.Finished)
 		add("cleanup-inactive-compat-session-ips", r.LastActive)
+		inactive(r.Finished, r.LastActive)
 	}
 	for _, r := range s.OAuths {
 		add("cleanup-finished-oauth2-sessions", r.Finished)
 		add("cleanup-inactive-oauth2-session-ips", r.LastActive)
+		inactive(r.Finished, r.LastActive)
+	}
+	for _, r := range s.Personals {
+		add(modelPersonalSessionsJob, r.Revoked)
+		add(modelPersonalIPsJob, r.LastActive)
+	}
+	for _, r := range s.PATs {
+		add(modelPersonalTokensJob, r.Revoked)
+	}
+	for _, created := range s.Policies {
+		add(modelPolicyJob, created)
 	}
 	for _, r := range s.OAuthATs {
 		add("cleanup-expired-oauth-access-tokens", r.Expires)

@@ -26,18 +26,33 @@ type modelSnapshot struct {
 	Compats   map[int]modelCompatRow
 	CompatATs map[int]modelCompatATRow
 	CompatRTs map[int]modelCompatRTRow
-	Clients   map[int]string
+	Clients   map[int]modelClientRow
 	OAuths    map[int]modelOAuthRow
 	OAuthATs  map[int]modelOAuthATRow
 	OAuthRTs  map[int]modelOAuthRTRow
 	Providers map[int]storage.BackchannelLogoutMode
 	Links     map[int]modelLinkRow
 	Upstreams map[int]modelUpstreamRow
+	Personals map[int]modelPersonalRow
+	PATs      map[int]modelPATRow
+	// Owned lists, by owner ("user 2", "client 0"), the personal sessions
+	// ListByOwner returns, when there are any.
+	Owned map[string]string
+	// Policies are the policy data versions, by creation time (ULID);
+	// LatestPolicy is the one in force (-1: none), LatestData its data
+	// (see modelJSON).
+	Policies     map[int]string
+	LatestPolicy int
+	LatestData   string
 }
 
 type (
 	modelUserRow struct {
 		Name, Created, Locked, Deactivated string
+	}
+	modelClientRow struct {
+		Name   string
+		Static bool
 	}
 	modelBrowserRow struct {
 		User                                  int
@@ -151,15 +166,17 @@ func modelFoundByValue[T any](r *modelReader, what string, idx int, byID bool, g
 func (m *model) snapshot(t *rapid.T, side int) *modelSnapshot {
 	s := &modelSnapshot{
 		Users: map[int]modelUserRow{}, Browsers: map[int]modelBrowserRow{}, Compats: map[int]modelCompatRow{},
-		CompatATs: map[int]modelCompatATRow{}, CompatRTs: map[int]modelCompatRTRow{}, Clients: map[int]string{},
+		CompatATs: map[int]modelCompatATRow{}, CompatRTs: map[int]modelCompatRTRow{}, Clients: map[int]modelClientRow{},
 		OAuths: map[int]modelOAuthRow{}, OAuthATs: map[int]modelOAuthATRow{}, OAuthRTs: map[int]modelOAuthRTRow{},
 		Providers: map[int]storage.BackchannelLogoutMode{}, Links: map[int]modelLinkRow{}, Upstreams: map[int]modelUpstreamRow{},
+		Personals: map[int]modelPersonalRow{}, PATs: map[int]modelPATRow{}, Owned: map[string]string{}, Policies: map[int]string{},
 	}
 	rd := &modelReader{m: m, side: side}
 	var wg sync.WaitGroup
 	for _, read := range []func(*modelReader, *modelSnapshot){
 		m.readUsers, m.readBrowsers, m.readCompats, m.readCompatTokens, m.readOAuths,
 		m.readOAuthAccessTokens, m.readOAuthRefreshTokens, m.readUpstream,
+		m.readPersonals(m.personalOwners(side)), m.readPersonalTokens, m.readPolicyData,
 	} {
 		wg.Go(func() { read(rd, s) })
 	}
@@ -241,7 +258,7 @@ func (m *model) readOAuths(rd *modelReader, s *modelSnapshot) {
 	r, side := m.stores[rd.side], rd.side
 	for i, e := range m.clients {
 		if v, ok := modelRead(rd, "client", i, func() (*storage.OAuth2Client, error) { return r.OAuth2Clients().Lookup(m.ctx, e.obj[side].ID) }); ok {
-			s.Clients[i] = v.Name
+			s.Clients[i] = modelClientRow{v.Name, v.IsStatic}
 		}
 	}
 	for i, e := range m.oauths {
@@ -320,6 +337,7 @@ func (m *model) counts() map[string]int {
 		"users": len(m.users), "browsers": len(m.browsers), "compats": len(m.compats), "compatATs": len(m.compatATs),
 		"compatRTs": len(m.compatRTs), "oauths": len(m.oauths), "oauthATs": len(m.oauthATs), "oauthRTs": len(m.oauthRTs),
 		"links": len(m.links), "upstreams": len(m.upstreams),
+		"personals": len(m.personals), "pats": len(m.pats), "policies": len(m.policies),
 	}
 }
 
@@ -355,8 +373,10 @@ func (m *model) check(t *rapid.T) {
 // invariants checks, on one side, what must hold whatever the backend:
 // no live session lost; children reach their browser session; upstream
 // logins keep pointing at the browser session they logged into; no token
-// without its session; no stale IP behind an IP job's horizon; deleted rows
-// stay deleted and final states stay final.
+// without its session; what holds of personal sessions and their tokens
+// (personalInvariants) and of policy data (policyInvariants); no stale IP
+// behind an IP job's horizon; deleted rows stay deleted and final states
+// stay final.
 func (m *model) invariants(t *rapid.T, side int, now *modelSnapshot) {
 	name := modelSides[side]
 	prev := m.prev[side]
@@ -376,6 +396,13 @@ func (m *model) invariants(t *rapid.T, side int, now *modelSnapshot) {
 		modelFinal(t, name, "OAuth 2.0 refresh token", c["oauthRTs"], prev.OAuthRTs, now.OAuthRTs, func(r modelOAuthRTRow) []string { return []string{r.Consumed, r.Revoked} })
 		modelFinal(t, name, "link", c["links"], prev.Links, now.Links, func(r modelLinkRow) []string { return nil })
 		modelFinal(t, name, "upstream login", c["upstreams"], prev.Upstreams, now.Upstreams, func(r modelUpstreamRow) []string { return []string{r.Completed, r.Consumed} })
+		modelLive(t, name, "personal session", prev.Personals, now.Personals, func(r modelPersonalRow) string { return r.Revoked })
+		modelFinal(t, name, "personal session", c["personals"], prev.Personals, now.Personals, func(r modelPersonalRow) []string { return []string{r.Revoked} })
+		modelFinal(t, name, "personal access token", c["pats"], prev.PATs, now.PATs, func(r modelPATRow) []string { return []string{r.Revoked} })
+		modelFinal(t, name, "policy data", c["policies"], prev.Policies, now.Policies, func(string) []string { return nil })
+	}
+	for i, r := range now.Clients {
+		require.Equal(t, m.clients[i].static, r.Static, "%s: client %d: static", name, i)
 	}
 	// A compat or OAuth 2.0 session still points at the browser session it
 	// came from, and that session is still there: the user-session job skips
@@ -421,6 +448,8 @@ func (m *model) invariants(t *rapid.T, side int, now *modelSnapshot) {
 		modelRequireRef(t, name, "OAuth 2.0 refresh token", i, "access token", e.access, r.Access, now.OAuthATs)
 		modelRequireRef(t, name, "OAuth 2.0 refresh token", i, "successor", e.next, r.Next, now.OAuthRTs)
 	}
+	m.personalInvariants(t, side, now)
+	m.policyInvariants(t, side, now)
 	m.requireNoStaleIPs(t, side)
 }
 
@@ -500,9 +529,10 @@ func modelFinal[R any](t *rapid.T, side, kind string, known int, prev, now map[i
 func (m *model) requireNoStaleIPs(t *rapid.T, side int) {
 	r := m.stores[side]
 	counts := map[string]storage.CountFunc{
-		"user_sessions":   r.UserSessions().CountStaleIPs,
-		"compat_sessions": r.CompatSessions().CountStaleIPs,
-		"oauth2_sessions": r.OAuth2Sessions().CountStaleIPs,
+		"user_sessions":     r.UserSessions().CountStaleIPs,
+		"compat_sessions":   r.CompatSessions().CountStaleIPs,
+		"oauth2_sessions":   r.OAuth2Sessions().CountStaleIPs,
+		"personal_sessions": r.PersonalSessions().CountStaleIPs,
 	}
 	for table, horizon := range m.ipHorizons {
 		n, err := counts[table](m.ctx, horizon)

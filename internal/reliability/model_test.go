@@ -20,13 +20,16 @@ import (
 
 // TestModelBackendsAgree applies random sequences of operations (users;
 // browser, compat and OAuth 2.0 sessions with tokens, under a browser session
-// or not; upstream logins through providers of every back-channel logout
-// mode; finishing, activity from an IP, refresh-token rotation, revocation,
-// deactivation, back-channel logout; clock jumps of minutes to 40 days; any
-// cleanup job with any batch size and retention, dry or not, or all of them)
-// to the in-memory store and to PostgreSQL side by side, each with its own
-// clock, kept equal. The model knows every entity by a logical index and its
-// ID on each side. After every step:
+// or not, of registered or static clients; personal sessions owned by a user
+// or a client, acting as a user, with access tokens; policy data versions;
+// upstream logins through providers of every back-channel logout mode;
+// finishing, activity from an IP, refresh-token rotation, revocation,
+// token look-ups by value, deactivation, back-channel logout; clock jumps of
+// minutes to 40 days; any job with any batch size and retention, dry or not,
+// or all of them, expire-inactive-sessions with a time-to-live of 10 minutes
+// to 90 days) to the in-memory store and to PostgreSQL side by side, each
+// with its own clock, kept equal. The model knows every entity by a logical
+// index and its ID on each side. After every step:
 //
 //   - every operation succeeded on both sides or failed on both with the same
 //     sentinel, and every job report (affected, scanned, batches...) is equal;
@@ -36,10 +39,14 @@ import (
 //   - the invariants hold on each side (see (*model).invariants): no live
 //     session lost, a compat or OAuth 2.0 session still reaches its browser
 //     session, an upstream login still points at its browser session while
-//     that exists, no token without its session, no IP older than the
-//     horizon an IP job ran to;
+//     that exists, no token without its session, at most one live token per
+//     personal session, a token authenticates exactly when it, its expiry
+//     and its session allow, the newest policy data stays in force, no IP
+//     older than the horizon an IP job ran to;
 //   - what changed is what the jobs of the step had to change, no more and no
-//     less (see (*model).oracle): this holds both backends to the spec
+//     less (see (*model).oracle): the rows deleted, the IPs cleared, the
+//     sessions expire-inactive-sessions finished (at the run's time) and the
+//     users it handed to sync-devices. This holds both backends to the spec
 //     where a shared mistake (in the cleanup engine, say) would agree.
 //
 // It runs 200 sequences of 30 steps on average (rapid's -rapid.steps) unless
@@ -74,6 +81,7 @@ func TestModelBackendsAgree(t *testing.T) {
 // TRUNCATE of every table takes a quarter of a second here, longer than a
 // whole sequence.)
 var modelEmpty = "DELETE FROM " + strings.Join([]string{
+	"personal_access_tokens", "personal_sessions", "policy_data", "queue_jobs",
 	"user_session_authentications", "upstream_oauth_authorization_sessions", "upstream_oauth_links", "upstream_oauth_providers",
 	"compat_refresh_tokens", "compat_access_tokens", "compat_sso_logins", "compat_sessions",
 	"oauth2_refresh_tokens", "oauth2_access_tokens", "oauth2_authorization_grants", "oauth2_device_code_grant", "oauth2_sessions", "oauth2_clients",
@@ -115,6 +123,9 @@ type model struct {
 	providers []*modelProvider
 	links     []*modelLink
 	upstreams []*modelUpstream
+	personals []*modelPersonal
+	pats      []*modelPAT
+	policies  []*modelPolicy
 
 	// prev is each side's state at the last check (nil before the first),
 	// prevCounts how many entities of each kind the model had then.
@@ -129,6 +140,9 @@ type model struct {
 	// ran are the jobs the step ran (not dry): the next check holds the
 	// changes to them (see oracle).
 	ran []modelRun
+	// synced are the calls of each side's sync-devices hook during the last
+	// run (see syncDevices).
+	synced [2][]modelSync
 }
 
 // modelRef is a logical entity: its kind and its index in the model's list.
@@ -163,7 +177,8 @@ type (
 		token           string
 	}
 	modelClient struct {
-		obj [2]*storage.OAuth2Client
+		obj    [2]*storage.OAuth2Client
+		static bool
 	}
 	modelOAuth struct {
 		obj                   [2]*storage.OAuth2Session
@@ -188,6 +203,19 @@ type (
 		obj                     [2]*storage.UpstreamOAuthSession
 		provider, link, browser int
 		claims                  storage.IDTokenClaims // once completed
+	}
+	modelPersonal struct {
+		obj                           [2]*storage.PersonalSession
+		ownerUser, ownerClient, actor int
+	}
+	modelPAT struct {
+		obj     [2]*storage.PersonalAccessToken
+		session int
+		token   string
+	}
+	modelPolicy struct {
+		obj  [2]*storage.PolicyData
+		data string // as set, normalised (see modelJSON)
 	}
 )
 
@@ -229,6 +257,12 @@ func (m *model) actions() map[string]func(*rapid.T) {
 		"Revoke":                   m.timed(m.revoke),
 		"DeactivateUser":           m.timed(m.deactivateUser),
 		"BackchannelLogout":        m.timed(m.backchannelLogout),
+		"AddPersonalSession":       m.timed(m.addPersonalSession),
+		"RevokePersonalSession":    m.timed(m.revokePersonalSession),
+		"IssuePersonalToken":       m.timed(m.issuePersonalToken),
+		"RevokePersonalToken":      m.timed(m.revokePersonalToken),
+		"FindPersonalToken":        m.timed(m.findPersonalToken),
+		"SetPolicyData":            m.timed(m.setPolicyData),
 		"AdvanceClock":             m.advanceClock,
 		"AdvanceClockDays":         m.advanceClockDays,
 		"RunJob":                   m.runJob,

@@ -96,7 +96,7 @@ func TestLiveTrafficLosesNothing(t *testing.T) {
 		horizon := bulkNow.AddDate(0, 0, -30)
 		for name, count := range map[string]storage.CountFunc{
 			"user": janitor.UserSessions().CountStaleIPs, "compat": janitor.CompatSessions().CountStaleIPs,
-			"oauth2": janitor.OAuth2Sessions().CountStaleIPs,
+			"oauth2": janitor.OAuth2Sessions().CountStaleIPs, "personal": janitor.PersonalSessions().CountStaleIPs,
 		} {
 			n, err := count(ctx, horizon)
 			require.NoError(t, err)

@@ -118,5 +118,21 @@ func cloneSchedule(v storage.Schedule) *storage.Schedule {
 	return &v
 }
 
+func clonePersonalSession(v storage.PersonalSession) *storage.PersonalSession {
+	v.Scope = textArray(v.Scope)
+	v.RevokedAt, v.LastActiveAt = ptr(v.RevokedAt), ptr(v.LastActiveAt)
+	return &v
+}
+
+func clonePersonalToken(v storage.PersonalAccessToken) *storage.PersonalAccessToken {
+	v.ExpiresAt, v.RevokedAt = ptr(v.ExpiresAt), ptr(v.RevokedAt)
+	return &v
+}
+
+func clonePolicyData(v storage.PolicyData) *storage.PolicyData {
+	v.Data = json.RawMessage(slices.Clone([]byte(v.Data)))
+	return &v
+}
+
 // plain returns a copy of a row without pointers inside.
 func plain[T any](v T) *T { return &v }

@@ -339,6 +339,17 @@ func (r compatSessions) CountStaleIPs(ctx context.Context, before time.Time) (in
 	})
 }
 
+// ExpireInactive finishes unfinished sessions last active before `before`.
+func (r compatSessions) ExpireInactive(ctx context.Context, clock storage.Clock, after storage.Cursor, before time.Time, limit int) (storage.Batch, []ulid.ULID, error) {
+	return r.expire(ctx, clock, "expire inactive compat sessions", limit, func(st *state, now time.Time) (storage.Batch, []ulid.ULID, error) {
+		return expireInactive(st.compatSessions, now, after, before, limit,
+			func(s *storage.CompatSession) sessionActivity {
+				return sessionActivity{&s.FinishedAt, s.LastActiveAt, s.UserID}
+			},
+			func(storage.CompatSession) bool { return true })
+	})
+}
+
 // CleanupAbandonedSSOLogins deletes SSO logins created before `before` that
 // never got a compat session.
 func (r compatSessions) CleanupAbandonedSSOLogins(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {

@@ -41,6 +41,9 @@ type foreignKey struct {
 	// apply visits the child rows referencing a row of parents: with setNull
 	// it nulls the reference; otherwise it returns those rows' IDs.
 	apply func(st *state, parents idSet) []ulid.ULID
+	// holds returns the key of a child row still referencing a row of
+	// parents, if any: the NO ACTION check, whatever the child's key.
+	holds func(st *state, parents idSet) (any, bool)
 }
 
 // fk declares the foreign key name from the column ref points at in the rows
@@ -61,15 +64,23 @@ func fk[K comparable, V any](name, child, parent string, action fkAction, tbl fu
 				t.set(k, v, true)
 				continue
 			}
-			// Only ULID-keyed tables are referenced with CASCADE or NO
-			// ACTION; queue_schedules is only ever nulled.
+			// Only ULID-keyed tables are deleted from by CASCADE;
+			// queue_schedules is only ever nulled, queue_leader only
+			// checked (holds).
 			if id, ok := any(k).(ulid.ULID); ok {
 				ids = append(ids, id)
 			}
 		}
 		return ids
 	}
-	return foreignKey{name: name, child: child, parent: parent, action: action, index: index, apply: apply}
+	holds := func(st *state, parents idSet) (any, bool) {
+		hits := tbl(st).referencing(name, slices.Collect(maps.Keys(parents))...)
+		if len(hits) == 0 {
+			return nil, false
+		}
+		return hits[0], true
+	}
+	return foreignKey{name: name, child: child, parent: parent, action: action, index: index, apply: apply, holds: holds}
 }
 
 // The foreign keys the operations follow from a parent row to its children
@@ -86,11 +97,14 @@ const (
 	fkDeviceGrantUserSession = "oauth2_device_code_grant_user_session_id_fkey"
 	fkUpstreamSessionLink    = "upstream_oauth_authorization_sessions_link_fkey"
 	fkJobStartedBy           = "queue_jobs_started_by_fkey"
+	fkLeaderWorker           = "queue_leader_queue_worker_id_fkey"
+	fkPersonalTokenSession   = "personal_access_tokens_personal_session_id_fkey"
 )
 
 // foreignKeys are the foreign keys into every table something deletes from
 // (users, user_emails, user_passwords, providers and clients are never
-// deleted), with their ON DELETE actions as in constraints.tsv.
+// deleted, so neither are the user_terms and third-party IDs that would
+// cascade with a user), with their ON DELETE actions as in constraints.tsv.
 var foreignKeys = []foreignKey{
 	fk(fkAuthUserSession, tAuthentications, tUserSessions, noAction,
 		func(st *state) *table[ulid.ULID, storage.Authentication] { return st.authentications },
@@ -177,6 +191,12 @@ var foreignKeys = []foreignKey{
 	fk("queue_schedules_last_scheduled_job_id_fkey", tQueueSchedules, tQueueJobs, setNull,
 		func(st *state) *table[string, storage.Schedule] { return st.schedules },
 		func(v *storage.Schedule) *ulid.ULID { return &v.LastScheduledJobID }),
+	fk(fkLeaderWorker, tQueueLeader, tQueueWorkers, noAction,
+		func(st *state) *table[bool, storage.Leader] { return st.leader },
+		func(v *storage.Leader) *ulid.ULID { return &v.WorkerID }),
+	fk(fkPersonalTokenSession, tPersonalAccessTokens, tPersonalSessions, noAction,
+		func(st *state) *table[ulid.ULID, storage.PersonalAccessToken] { return st.personalTokens },
+		func(v *storage.PersonalAccessToken) *ulid.ULID { return &v.SessionID }),
 }
 
 // deleteRows deletes the given rows, per table, as one DELETE statement each
@@ -231,9 +251,9 @@ func (st *state) deleteRows(rows map[string][]ulid.ULID) error {
 		if k.action != noAction || len(parents) == 0 {
 			continue
 		}
-		if hits := k.apply(st, parents); len(hits) > 0 {
-			return fmt.Errorf("delete from %s: %s %s still references a deleted row: %s: %w",
-				k.parent, k.child, hits[0], k.name, errForeignKey)
+		if hit, ok := k.holds(st, parents); ok {
+			return fmt.Errorf("delete from %s: %s %v still references a deleted row: %s: %w",
+				k.parent, k.child, hit, k.name, errForeignKey)
 		}
 	}
 	return nil

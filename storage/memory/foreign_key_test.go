@@ -3,14 +3,52 @@ package memory
 import (
 	"context"
 	"net/netip"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/oklog/ulid/v2"
 	"github.com/stretchr/testify/require"
 
+	"github.com/masstore/masstore/schema"
 	"github.com/masstore/masstore/storage"
 )
+
+// foreignKeyDef reads a foreign key's referenced table and ON DELETE action
+// off pg_get_constraintdef's text.
+var foreignKeyDef = regexp.MustCompile(`^FOREIGN KEY \([^)]*\) REFERENCES ([a-z0-9_]+)\(.*?\)(?: ON DELETE (CASCADE|SET NULL))?$`)
+
+// TestForeignKeysMatchCatalog: every foreign key of MAS's schema into a
+// table the store deletes from is declared, with its ON DELETE action, and
+// every declared one is in the schema as declared.
+func TestForeignKeysMatchCatalog(t *testing.T) {
+	t.Parallel()
+	actions := map[string]fkAction{"": noAction, "CASCADE": cascade, "SET NULL": setNull}
+	declared := map[string]foreignKey{}
+	for _, k := range foreignKeys {
+		declared[k.child+"."+k.name] = k
+	}
+	deleted := newState().deleters
+
+	for name, def := range schema.Expected().Constraints {
+		if !strings.HasPrefix(def, "FOREIGN KEY") {
+			continue
+		}
+		m := foreignKeyDef.FindStringSubmatch(def)
+		require.NotNil(t, m, "%s: cannot read %q", name, def)
+		k, ok := declared[name]
+		if _, del := deleted[m[1]]; !del {
+			require.False(t, ok, "%s references %s, which nothing deletes from", name, m[1])
+			continue
+		}
+		require.True(t, ok, "%s references %s, which the store deletes from, but is not declared", name, m[1])
+		require.Equal(t, m[1], k.parent, name)
+		require.Equal(t, actions[m[2]], k.action, name)
+		delete(declared, name)
+	}
+	require.Empty(t, declared, "declared foreign keys that are not in the schema")
+}
 
 func TestDeleteRows(t *testing.T) {
 	t.Parallel()
@@ -50,6 +88,29 @@ func TestDeleteRows(t *testing.T) {
 		}
 		_, err = s.CompatSessions().FindSSOLogin(ctx, "tok")
 		require.NoError(t, err)
+	})
+
+	t.Run("NoActionReferenceOfTheLeaderFails", func(t *testing.T) {
+		t.Parallel()
+		ctx, clock, s := setup(t)
+		leader, err := s.Queue().RegisterWorker(ctx, clock)
+		require.NoError(t, err)
+		other, err := s.Queue().RegisterWorker(ctx, clock)
+		require.NoError(t, err)
+		_, err = s.Queue().TakeLeadership(ctx, clock, leader, time.Minute)
+		require.NoError(t, err)
+
+		// queue_leader is not keyed by a ULID: the check must still see it.
+		err = s.write(ctx, func(st *state) error {
+			return st.deleteRows(map[string][]ulid.ULID{tQueueWorkers: {other.ID, leader.ID}})
+		})
+		require.ErrorIs(t, err, errForeignKey)
+		require.ErrorContains(t, err, fkLeaderWorker)
+		requireIndexesMatchRows(t, s.st)
+		for _, id := range []ulid.ULID{leader.ID, other.ID} {
+			_, err = s.Queue().LookupWorker(ctx, id)
+			require.NoError(t, err)
+		}
 	})
 
 	t.Run("CascadesAndNullsTransitively", func(t *testing.T) {

@@ -159,6 +159,37 @@ func TestReturnedRowsAreCopies(t *testing.T) {
 	require.Equal(t, storage.Now(b.clock), *got.LockedAt)
 }
 
+func TestReturnedPersonalAndPolicyRowsAreCopies(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	u, err := b.store.Users().Add(b.ctx, b.clock, "alice")
+	require.NoError(t, err)
+	s, err := b.store.PersonalSessions().Add(b.ctx, b.clock, storage.PersonalSessionOwner{User: u}, u, "bot", []string{"openid"})
+	require.NoError(t, err)
+	tok, err := b.store.PersonalSessions().AddAccessToken(b.ctx, b.clock, s, "mpt_x", time.Hour)
+	require.NoError(t, err)
+	revoked, err := b.store.PersonalSessions().Revoke(b.ctx, b.clock, s)
+	require.NoError(t, err)
+	p, err := b.store.PolicyData().Set(b.ctx, b.clock, []byte(`{"a":1}`))
+	require.NoError(t, err)
+
+	revoked.Scope[0] = "mallory"
+	*revoked.RevokedAt = revoked.RevokedAt.Add(time.Hour)
+	*tok.ExpiresAt = tok.ExpiresAt.Add(time.Hour)
+	p.Data[2] = 'b'
+
+	gotS, err := b.store.PersonalSessions().Lookup(b.ctx, s.ID)
+	require.NoError(t, err)
+	require.Equal(t, []string{"openid"}, gotS.Scope)
+	require.Equal(t, storage.Now(b.clock), *gotS.RevokedAt)
+	gotT, err := b.store.PersonalSessions().LookupAccessToken(b.ctx, tok.ID)
+	require.NoError(t, err)
+	require.Equal(t, storage.Now(b.clock).Add(time.Hour), *gotT.ExpiresAt)
+	gotP, err := b.store.PolicyData().Latest(b.ctx)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"a":1}`, string(gotP.Data))
+}
+
 func TestCanceledContext(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

@@ -18,12 +18,22 @@ type oauth2Clients struct{ repo }
 
 // Add registers a client.
 func (r oauth2Clients) Add(ctx context.Context, clock storage.Clock, name string, redirectURIs []string) (*storage.OAuth2Client, error) {
+	return r.add(ctx, clock, name, redirectURIs, false)
+}
+
+// AddStatic registers a static client, one from the server's configuration.
+func (r oauth2Clients) AddStatic(ctx context.Context, clock storage.Clock, name string, redirectURIs []string) (*storage.OAuth2Client, error) {
+	return r.add(ctx, clock, name, redirectURIs, true)
+}
+
+// add registers a client, static or not.
+func (r oauth2Clients) add(ctx context.Context, clock storage.Clock, name string, redirectURIs []string, static bool) (*storage.OAuth2Client, error) {
 	return mutate(r.repo, ctx, func(st *state) (*storage.OAuth2Client, error) {
 		now, err := now(clock)
 		if err != nil {
 			return nil, fmt.Errorf("add OAuth 2.0 client: %w", err)
 		}
-		c := storage.OAuth2Client{ID: ulidx.New(now), Name: name, RedirectURIs: textArray(redirectURIs), CreatedAt: now}
+		c := storage.OAuth2Client{ID: ulidx.New(now), Name: name, RedirectURIs: textArray(redirectURIs), IsStatic: static, CreatedAt: now}
 		if err := st.oauth2Clients.insert(c.ID, c); err != nil {
 			return nil, fmt.Errorf("add OAuth 2.0 client: %w", err)
 		}
@@ -190,6 +200,20 @@ func (r oauth2Sessions) ClearInactiveIPs(ctx context.Context, after storage.Curs
 func (r oauth2Sessions) CountStaleIPs(ctx context.Context, before time.Time) (int, error) {
 	return r.count(ctx, func(st *state) int {
 		return countBefore(st.oauth2Sessions.rows, before, func(s storage.OAuth2Session) *time.Time { return lastActive(s.LastActiveIP, s.LastActiveAt) })
+	})
+}
+
+// ExpireInactive finishes unfinished sessions of a user, of a client that is
+// not static, last active before `before`.
+func (r oauth2Sessions) ExpireInactive(ctx context.Context, clock storage.Clock, after storage.Cursor, before time.Time, limit int) (storage.Batch, []ulid.ULID, error) {
+	return r.expire(ctx, clock, "expire inactive OAuth 2.0 sessions", limit, func(st *state, now time.Time) (storage.Batch, []ulid.ULID, error) {
+		return expireInactive(st.oauth2Sessions, now, after, before, limit,
+			func(s *storage.OAuth2Session) sessionActivity {
+				return sessionActivity{&s.FinishedAt, s.LastActiveAt, s.UserID}
+			},
+			func(s storage.OAuth2Session) bool {
+				return !s.UserID.IsZero() && !st.oauth2Clients.rows[s.ClientID].IsStatic
+			})
 	})
 }
 

@@ -94,6 +94,57 @@ func (r queue) LookupWorker(ctx context.Context, id ulid.ULID) (*storage.Worker,
 	})
 }
 
+// TakeLeadership makes worker the leader for lease when the queue has none,
+// the leader's lease has expired (it runs until ExpiresAt, exclusive), or
+// worker already leads it.
+func (r queue) TakeLeadership(ctx context.Context, clock storage.Clock, worker *storage.Worker, lease time.Duration) (*storage.Leader, error) {
+	return mutate(r.repo, ctx, func(st *state) (*storage.Leader, error) {
+		const op = "take queue leadership"
+		now, err := now(clock)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		if lease < time.Second {
+			return nil, fmt.Errorf("%s: lease %s: %w", op, lease, storage.ErrInvalidArgument)
+		}
+		w, err := mustWorker(st, worker)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		if w.ShutdownAt != nil {
+			return nil, fmt.Errorf("%s: worker %s shut down: %w", op, w.ID, storage.ErrInvalidState)
+		}
+		expires := storage.Timestamp(now.Add(lease))
+		l, ok := st.leader.get(true)
+		switch {
+		case !ok:
+			l = storage.Leader{WorkerID: w.ID, ElectedAt: now, ExpiresAt: expires}
+			err = st.leader.insert(true, l)
+		case l.WorkerID == w.ID:
+			l.ExpiresAt = expires
+			err = st.leader.update(true, l)
+		case !l.ExpiresAt.After(now):
+			l = storage.Leader{WorkerID: w.ID, ElectedAt: now, ExpiresAt: expires}
+			err = st.leader.update(true, l)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		return plain(l), nil
+	})
+}
+
+// LookupLeader returns the leader, expired or not.
+func (r queue) LookupLeader(ctx context.Context) (*storage.Leader, error) {
+	return query(r.repo, ctx, func(st *state) (*storage.Leader, error) {
+		l, ok := st.leader.get(true)
+		if !ok {
+			return nil, fmt.Errorf("lookup queue leader: %w", storage.ErrNotFound)
+		}
+		return plain(l), nil
+	})
+}
+
 // Enqueue adds an available job.
 func (r queue) Enqueue(ctx context.Context, clock storage.Clock, queue string, payload json.RawMessage) (*storage.Job, error) {
 	return mutate(r.repo, ctx, func(st *state) (*storage.Job, error) {
@@ -373,7 +424,8 @@ func (r queue) CleanupLostJobs(ctx context.Context, after storage.Cursor, before
 }
 
 // CleanupWorkers deletes workers shut down, or last seen, before `before`,
-// ordered by ID; a worker some job names as its runner is skipped.
+// ordered by ID; a worker some job names as its runner, and the leader, are
+// skipped.
 func (r queue) CleanupWorkers(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
 	return r.cleanup(ctx, "clean up workers", limit, func(st *state) (storage.Batch, error) {
 		horizon := storage.Horizon(before)
@@ -385,7 +437,7 @@ func (r queue) CleanupWorkers(ctx context.Context, after storage.Cursor, before 
 		}
 		var del []ulid.ULID
 		for _, c := range cands {
-			if !st.jobs.referenced(fkJobStartedBy, c.id) {
+			if !st.jobs.referenced(fkJobStartedBy, c.id) && !st.leader.referenced(fkLeaderWorker, c.id) {
 				del = append(del, c.id)
 			}
 		}

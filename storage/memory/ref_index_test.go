@@ -144,6 +144,8 @@ func requireIndexesMatchRows(t *testing.T, st *state) {
 	requireRefsMatchRows(t, st.emailAuthCodes)
 	requireRefsMatchRows(t, st.jobs)
 	requireRefsMatchRows(t, st.schedules)
+	requireRefsMatchRows(t, st.leader)
+	requireRefsMatchRows(t, st.personalTokens)
 }
 
 // requireRefsMatchRows fails unless each reverse index of tbl equals one

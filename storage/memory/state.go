@@ -34,6 +34,12 @@ const (
 	tQueueWorkers             = "queue_workers"
 	tQueueJobs                = "queue_jobs"
 	tQueueSchedules           = "queue_schedules"
+	tQueueLeader              = "queue_leader"
+	tPersonalSessions         = "personal_sessions"
+	tPersonalAccessTokens     = "personal_access_tokens"
+	tPolicyData               = "policy_data"
+	tUserTerms                = "user_terms"
+	tUnsupportedThirdPartyIDs = "user_unsupported_third_party_ids"
 )
 
 // state is every table of the store. Rows are values; the pointers inside
@@ -68,6 +74,14 @@ type state struct {
 	workers          *table[ulid.ULID, storage.Worker]
 	jobs             *table[ulid.ULID, storage.Job]
 	schedules        *table[string, storage.Schedule]
+	// leader is keyed by queue_leader's always-true, unique active column:
+	// it holds at most one row.
+	leader           *table[bool, storage.Leader]
+	personalSessions *table[ulid.ULID, storage.PersonalSession]
+	personalTokens   *table[ulid.ULID, storage.PersonalAccessToken]
+	policyData       *table[ulid.ULID, storage.PolicyData]
+	userTerms        *table[ulid.ULID, storage.UserTerms]
+	thirdPartyIDs    *table[thirdPartyKey, storage.UnsupportedThirdPartyID]
 
 	// deleters delete a row by ID, per table name; the foreign-key engine
 	// uses them.
@@ -89,7 +103,16 @@ const (
 	uqLinkSubject   = 0
 	uqUpstreamState = 0
 	uqEmailAuthCode = 0
+	uqPersonalHash  = 0
+	uqPersonalLive  = 1
+	uqUserTermsURL  = 0
 )
+
+// thirdPartyKey is the primary key of user_unsupported_third_party_ids.
+type thirdPartyKey struct {
+	userID          ulid.ULID
+	medium, address string
+}
 
 func newState() *state {
 	st := &state{}
@@ -137,6 +160,20 @@ func newState() *state {
 	st.workers = newTable[ulid.ULID, storage.Worker](j, tQueueWorkers, "worker")
 	st.jobs = newTable[ulid.ULID, storage.Job](j, tQueueJobs, "job")
 	st.schedules = newTable[string, storage.Schedule](j, tQueueSchedules, "schedule")
+	st.leader = newTable[bool, storage.Leader](j, tQueueLeader, "queue leader")
+	st.personalSessions = newTable[ulid.ULID, storage.PersonalSession](j, tPersonalSessions, "personal session")
+	st.personalTokens = newTable[ulid.ULID, storage.PersonalAccessToken](j, tPersonalAccessTokens, "personal access token")
+	st.personalTokens.unique("personal_access_tokens_access_token_sha256_key", func(t storage.PersonalAccessToken) (string, bool) { return string(t.SHA256[:]), true })
+	// The unique partial index: at most one token of a session is not revoked.
+	st.personalTokens.unique("personal_access_tokens_personal_session_id_idx", func(t storage.PersonalAccessToken) (string, bool) {
+		return t.SessionID.String(), t.RevokedAt == nil
+	})
+	st.policyData = newTable[ulid.ULID, storage.PolicyData](j, tPolicyData, "policy data")
+	st.userTerms = newTable[ulid.ULID, storage.UserTerms](j, tUserTerms, "user terms")
+	st.userTerms.unique("user_terms_user_id_terms_url_key", func(t storage.UserTerms) (string, bool) {
+		return t.UserID.String() + "\x00" + t.TermsURL, true
+	})
+	st.thirdPartyIDs = newTable[thirdPartyKey, storage.UnsupportedThirdPartyID](j, tUnsupportedThirdPartyIDs, "unsupported third-party ID")
 
 	st.deleters = map[string]func(ulid.ULID){
 		tUserSessions:             st.userSessions.remove,
@@ -159,6 +196,9 @@ func newState() *state {
 		tEmailAuthenticationCodes: st.emailAuthCodes.remove,
 		tQueueWorkers:             st.workers.remove,
 		tQueueJobs:                st.jobs.remove,
+		tPersonalSessions:         st.personalSessions.remove,
+		tPersonalAccessTokens:     st.personalTokens.remove,
+		tPolicyData:               st.policyData.remove,
 	}
 	for _, k := range foreignKeys {
 		k.index(st)

@@ -224,5 +224,11 @@ func (r repo) Recovery() storage.RecoveryRepository { return recovery{r} }
 // Registrations returns the registration repository.
 func (r repo) Registrations() storage.RegistrationRepository { return registrations{r} }
 
+// PersonalSessions returns the personal-session repository.
+func (r repo) PersonalSessions() storage.PersonalSessionRepository { return personalSessions{r} }
+
+// PolicyData returns the policy-data repository.
+func (r repo) PolicyData() storage.PolicyDataRepository { return policyData{r} }
+
 // Queue returns the job-queue repository.
 func (r repo) Queue() storage.QueueRepository { return queue{r} }

@@ -1,8 +1,10 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/oklog/ulid/v2"
 
@@ -143,6 +145,98 @@ func (r users) AddPassword(ctx context.Context, clock storage.Clock, user *stora
 			return nil, fmt.Errorf("add user password: %w", err)
 		}
 		return plain(p), nil
+	})
+}
+
+// AcceptTerms records that the user accepted the terms at url, once.
+func (r users) AcceptTerms(ctx context.Context, clock storage.Clock, user *storage.User, url string) (*storage.UserTerms, error) {
+	return mutate(r.repo, ctx, func(st *state) (*storage.UserTerms, error) {
+		const op = "accept terms"
+		now, err := now(clock)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		if url == "" {
+			return nil, fmt.Errorf("%s: empty URL: %w", op, storage.ErrInvalidArgument)
+		}
+		u, err := mustUser(st, user)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		if t, ok := st.userTerms.find(uqUserTermsURL, u.ID.String()+"\x00"+url); ok {
+			return plain(t), nil
+		}
+		t := storage.UserTerms{ID: ulidx.New(now), UserID: u.ID, TermsURL: url, CreatedAt: now}
+		if err := st.userTerms.insert(t.ID, t); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		return plain(t), nil
+	})
+}
+
+// ListTerms returns the terms the user accepted, in the order accepted.
+func (r users) ListTerms(ctx context.Context, userID ulid.ULID) ([]*storage.UserTerms, error) {
+	return query(r.repo, ctx, func(st *state) ([]*storage.UserTerms, error) {
+		var out []*storage.UserTerms
+		for _, t := range st.userTerms.rows {
+			if t.UserID == userID {
+				out = append(out, plain(t))
+			}
+		}
+		slices.SortFunc(out, func(a, b *storage.UserTerms) int { return byCreation(a.CreatedAt, a.ID, b.CreatedAt, b.ID) })
+		return out, nil
+	})
+}
+
+// AddUnsupportedThirdPartyID keeps a third-party ID of the user.
+func (r users) AddUnsupportedThirdPartyID(ctx context.Context, clock storage.Clock, user *storage.User, medium, address string) (*storage.UnsupportedThirdPartyID, error) {
+	return mutate(r.repo, ctx, func(st *state) (*storage.UnsupportedThirdPartyID, error) {
+		const op = "add unsupported third-party ID"
+		now, err := now(clock)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		if medium == "" || address == "" {
+			return nil, fmt.Errorf("%s: empty medium or address: %w", op, storage.ErrInvalidArgument)
+		}
+		u, err := mustUser(st, user)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		id := storage.UnsupportedThirdPartyID{UserID: u.ID, Medium: medium, Address: address, CreatedAt: now}
+		if err := st.thirdPartyIDs.insert(thirdPartyKey{u.ID, medium, address}, id); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
+		return plain(id), nil
+	})
+}
+
+// ListUnsupportedThirdPartyIDs returns the user's third-party IDs, by medium
+// then address.
+func (r users) ListUnsupportedThirdPartyIDs(ctx context.Context, userID ulid.ULID) ([]*storage.UnsupportedThirdPartyID, error) {
+	return query(r.repo, ctx, func(st *state) ([]*storage.UnsupportedThirdPartyID, error) {
+		var out []*storage.UnsupportedThirdPartyID
+		for k, v := range st.thirdPartyIDs.rows {
+			if k.userID == userID {
+				out = append(out, plain(v))
+			}
+		}
+		slices.SortFunc(out, func(a, b *storage.UnsupportedThirdPartyID) int {
+			return cmp.Or(cmp.Compare(a.Medium, b.Medium), cmp.Compare(a.Address, b.Address))
+		})
+		return out, nil
+	})
+}
+
+// DeleteUnsupportedThirdPartyID deletes one of the user's third-party IDs.
+func (r users) DeleteUnsupportedThirdPartyID(ctx context.Context, userID ulid.ULID, medium, address string) error {
+	return r.write(ctx, func(st *state) error {
+		k := thirdPartyKey{userID, medium, address}
+		if _, ok := st.thirdPartyIDs.get(k); !ok {
+			return fmt.Errorf("delete unsupported third-party ID %s of user %s: %w", medium, userID, storage.ErrNotFound)
+		}
+		st.thirdPartyIDs.remove(k)
+		return nil
 	})
 }
 

@@ -225,6 +225,18 @@ func (r userSessions) CountStaleIPs(ctx context.Context, before time.Time) (int,
 	})
 }
 
+// ExpireInactive finishes unfinished sessions last active before `before`;
+// their compat and OAuth 2.0 sessions are left as they are.
+func (r userSessions) ExpireInactive(ctx context.Context, clock storage.Clock, after storage.Cursor, before time.Time, limit int) (storage.Batch, []ulid.ULID, error) {
+	return r.expire(ctx, clock, "expire inactive browser sessions", limit, func(st *state, now time.Time) (storage.Batch, []ulid.ULID, error) {
+		return expireInactive(st.userSessions, now, after, before, limit,
+			func(s *storage.UserSession) sessionActivity {
+				return sessionActivity{&s.FinishedAt, s.LastActiveAt, s.UserID}
+			},
+			func(storage.UserSession) bool { return true })
+	})
+}
+
 // insertAuthentication inserts a user_session_authentications row and runs
 // the upstream_oauth_authorization_sessions_insert_trigger: the upstream
 // login it names gets its browser session, if it has none yet.

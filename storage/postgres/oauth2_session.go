@@ -17,7 +17,7 @@ import (
 // oauth2Clients is the storage.OAuth2ClientRepository.
 type oauth2Clients struct{ ext sqlx.ExtContext }
 
-const oauth2ClientColumns = `oauth2_client_id, client_name, redirect_uris, created_at`
+const oauth2ClientColumns = `oauth2_client_id, client_name, redirect_uris, is_static, created_at`
 
 func scanOAuth2Client(row rowScanner) (*storage.OAuth2Client, error) {
 	var (
@@ -27,7 +27,7 @@ func scanOAuth2Client(row rowScanner) (*storage.OAuth2Client, error) {
 	// created_at is nullable in MAS's schema (static clients); such a client
 	// reads with its ULID's time.
 	var created *time.Time
-	err := row.Scan(idCol{&c.ID}, textCol{&c.Name}, pq.Array(&uri), nullTimeCol{&created})
+	err := row.Scan(idCol{&c.ID}, textCol{&c.Name}, pq.Array(&uri), &c.IsStatic, nullTimeCol{&created})
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -43,17 +43,27 @@ func scanOAuth2Client(row rowScanner) (*storage.OAuth2Client, error) {
 // Add registers a client allowed the authorization-code and refresh-token
 // grants.
 func (r oauth2Clients) Add(ctx context.Context, clock storage.Clock, name string, redirectURIs []string) (*storage.OAuth2Client, error) {
+	return r.add(ctx, clock, name, redirectURIs, false)
+}
+
+// AddStatic registers a static client, as MAS does for the clients of its
+// configuration.
+func (r oauth2Clients) AddStatic(ctx context.Context, clock storage.Clock, name string, redirectURIs []string) (*storage.OAuth2Client, error) {
+	return r.add(ctx, clock, name, redirectURIs, true)
+}
+
+func (r oauth2Clients) add(ctx context.Context, clock storage.Clock, name string, redirectURIs []string, static bool) (*storage.OAuth2Client, error) {
 	now := storage.Now(clock)
-	c := &storage.OAuth2Client{ID: ulidx.New(now), Name: name, RedirectURIs: redirectURIs, CreatedAt: now}
+	c := &storage.OAuth2Client{ID: ulidx.New(now), Name: name, RedirectURIs: redirectURIs, IsStatic: static, CreatedAt: now}
 	uris := redirectURIs
 	if uris == nil {
 		uris = []string{}
 	}
 	_, err := r.ext.ExecContext(ctx, `
 		INSERT INTO oauth2_clients (oauth2_client_id, client_name, redirect_uris, created_at,
-			grant_type_authorization_code, grant_type_refresh_token)
-		VALUES ($1, $2, $3, $4, true, true)`,
-		key(c.ID), textArg(name), pq.Array(uris), now)
+			grant_type_authorization_code, grant_type_refresh_token, is_static)
+		VALUES ($1, $2, $3, $4, true, true, $5)`,
+		key(c.ID), textArg(name), pq.Array(uris), now, static)
 	if err != nil {
 		return nil, fmt.Errorf("add OAuth 2.0 client %q: %w", name, translate(err))
 	}

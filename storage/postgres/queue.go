@@ -385,7 +385,8 @@ func (r queue) CleanupLostJobs(ctx context.Context, after storage.Cursor, before
 }
 
 // cleanupWorkers examines, by ID, workers shut down or last seen before the
-// horizon, and deletes those no job names as its runner (started_by is NO
+// horizon, and deletes those no job names as its runner and that do not
+// lead the queue (started_by and queue_leader's queue_worker_id are NO
 // ACTION); the others are skipped.
 const cleanupWorkers = `
 WITH candidates AS MATERIALIZED (
@@ -398,6 +399,7 @@ WITH candidates AS MATERIALIZED (
 	DELETE FROM queue_workers WHERE queue_worker_id = ANY (ARRAY(
 		SELECT c.id FROM candidates c
 		WHERE NOT EXISTS (SELECT 1 FROM queue_jobs j WHERE j.started_by = c.id)
+		AND NOT EXISTS (SELECT 1 FROM queue_leader l WHERE l.queue_worker_id = c.id)
 	))
 	RETURNING 1
 )` + cleanupResult

@@ -133,3 +133,9 @@ func (r repository) Registrations() storage.RegistrationRepository { return regi
 
 // Queue returns the job-queue repository.
 func (r repository) Queue() storage.QueueRepository { return queue(r) }
+
+// PersonalSessions returns the personal session repository.
+func (r repository) PersonalSessions() storage.PersonalSessionRepository { return personalSessions(r) }
+
+// PolicyData returns the policy data repository.
+func (r repository) PolicyData() storage.PolicyDataRepository { return policyData(r) }

@@ -51,6 +51,8 @@ func cleanupCases() []cleanupCase {
 	cases = append(cases, upstreamCleanupCases()...)
 	cases = append(cases, flowCleanupCases()...)
 	cases = append(cases, queueCleanupCases()...)
+	cases = append(cases, personalCleanupCases()...)
+	cases = append(cases, policyCleanupCases()...)
 	return cases
 }
 

@@ -276,5 +276,14 @@ func cursorAfter(byID bool, a, b storage.Cursor) bool {
 	return a.ID.Compare(b.ID) < 0
 }
 
+// requireBatch checks a batch's counts and cursor, the cursor's time
+// compared as an instant (a backend may return a zero time of any zone).
+func requireBatch(t *testing.T, want, got storage.Batch) {
+	t.Helper()
+	require.Equal(t, want.Affected, got.Affected, "affected")
+	require.Equal(t, want.Scanned, got.Scanned, "scanned")
+	require.True(t, sameCursor(want.Cursor, got.Cursor), "cursor %+v, want %+v", got.Cursor, want.Cursor)
+}
+
 // sameCursor reports whether a and b name the same position.
 func sameCursor(a, b storage.Cursor) bool { return a.Time.Equal(b.Time) && a.ID == b.ID }

@@ -112,6 +112,18 @@ func queueCleanupCases() []cleanupCase {
 					mustRunningJob(e.t, e.store, e.clock, w)
 					requireUntouched(e, workerCleanup(e.store), func() bool { return e.hasWorker(w.ID) })
 				}},
+				{"SkipsTheLeaderEvenOnceItsLeaseExpiredAndMovesPast", func(e *cleanupEnv) {
+					e.set(-time.Hour)
+					w := mustWorker(e.t, e.store, e.clock)
+					l, err := e.store.Queue().TakeLeadership(e.ctx, e.clock, w, lease)
+					require.NoError(e.t, err)
+					require.True(e.t, l.ExpiresAt.Before(e.horizon))
+
+					requireSkipped(e, workerCleanup(e.store), func() bool { return e.hasWorker(w.ID) })
+					got, err := e.store.Queue().LookupLeader(e.ctx)
+					require.NoError(e.t, err)
+					require.Equal(e.t, l, got)
+				}},
 			},
 		},
 	}

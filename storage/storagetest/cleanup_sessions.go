@@ -426,7 +426,7 @@ type ipHolder struct {
 }
 
 func ipHolders() []ipHolder {
-	return []ipHolder{ipHolderOf(userSessionCase), ipHolderOf(compatSessionCase), ipHolderOf(oauth2SessionCase)}
+	return []ipHolder{ipHolderOf(userSessionCase), ipHolderOf(compatSessionCase), ipHolderOf(oauth2SessionCase), personalIPHolder()}
 }
 
 // ipHolderOf is the ipHolder of a kind of session.

@@ -172,6 +172,14 @@ func mustClient(t *testing.T, r storage.Repository, clock storage.Clock) *storag
 	return c
 }
 
+// mustStaticClient registers a static OAuth 2.0 client.
+func mustStaticClient(t *testing.T, r storage.Repository, clock storage.Clock) *storage.OAuth2Client {
+	t.Helper()
+	c, err := r.OAuth2Clients().AddStatic(t.Context(), clock, unique("static"), []string{"https://static.example.org/cb"})
+	require.NoError(t, err)
+	return c
+}
+
 // mustOAuth2Session starts an OAuth 2.0 session of client; user and browser
 // may be nil.
 func mustOAuth2Session(t *testing.T, r storage.Repository, clock storage.Clock, client *storage.OAuth2Client, user *storage.User, browser *storage.UserSession) *storage.OAuth2Session {
@@ -321,6 +329,33 @@ func mustEmailCode(t *testing.T, r storage.Repository, clock storage.Clock, auth
 	c, err := r.Registrations().AddEmailAuthenticationCode(t.Context(), clock, auth, unique("code"), time.Hour)
 	require.NoError(t, err)
 	return c
+}
+
+// mustPersonalSession starts a personal session owned by owner and acting
+// as actor.
+func mustPersonalSession(t *testing.T, r storage.Repository, clock storage.Clock, owner storage.PersonalSessionOwner, actor *storage.User) *storage.PersonalSession {
+	t.Helper()
+	s, err := r.PersonalSessions().Add(t.Context(), clock, owner, actor, unique("bot"), []string{"urn:matrix:client:api:*"})
+	require.NoError(t, err)
+	return s
+}
+
+// mustUserPersonalSession starts a personal session of a new user, owned by
+// and acting as that user.
+func mustUserPersonalSession(t *testing.T, r storage.Repository, clock storage.Clock) *storage.PersonalSession {
+	t.Helper()
+	u := mustUser(t, r, clock)
+	return mustPersonalSession(t, r, clock, storage.PersonalSessionOwner{User: u}, u)
+}
+
+// mustPersonalToken issues s a unique token expiring after expiresIn (0:
+// never); it returns the token's value and row.
+func mustPersonalToken(t *testing.T, r storage.Repository, clock storage.Clock, s *storage.PersonalSession, expiresIn time.Duration) (string, *storage.PersonalAccessToken) {
+	t.Helper()
+	value := unique("mpt")
+	tok, err := r.PersonalSessions().AddAccessToken(t.Context(), clock, s, value, expiresIn)
+	require.NoError(t, err)
+	return value, tok
 }
 
 // mustWorker registers a queue worker.

@@ -36,6 +36,21 @@ func testOAuth2Clients(t *testing.T, f Factory) {
 		require.Equal(t, c, got)
 	})
 
+	t.Run("AddStaticReturnsStaticClient", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, f)
+		uris := []string{"https://static.example.org/cb"}
+
+		c, err := b.store.OAuth2Clients().AddStatic(b.ctx, b.clock, "synapse-admin", uris)
+		require.NoError(t, err)
+		requireNewID(t, b.clock, c.ID)
+		require.Equal(t, &storage.OAuth2Client{ID: c.ID, Name: "synapse-admin", RedirectURIs: uris, IsStatic: true, CreatedAt: Epoch}, c)
+		got, err := b.store.OAuth2Clients().Lookup(b.ctx, c.ID)
+		require.NoError(t, err)
+		require.Equal(t, c, got)
+		require.False(t, mustClient(t, b.store, b.clock).IsStatic, "Add registers a client that is not static")
+	})
+
 	t.Run("LookupUnknownIsNotFound", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, f)

@@ -42,6 +42,7 @@ func lookupJob(t *testing.T, b bundle, id ulid.ULID) *storage.Job {
 func testQueue(t *testing.T, f Factory) {
 	t.Parallel()
 	t.Run("Workers", func(t *testing.T) { testQueueWorkers(t, f) })
+	t.Run("Leader", func(t *testing.T) { testQueueLeader(t, f) })
 	t.Run("Jobs", func(t *testing.T) { testQueueJobs(t, f) })
 	t.Run("Reserve", func(t *testing.T) { testQueueReserve(t, f) })
 	t.Run("Retry", func(t *testing.T) { testQueueRetry(t, f) })

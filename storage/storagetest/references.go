@@ -43,6 +43,7 @@ func referenceCases() []referenceCase {
 	cases = append(cases, upstreamReferenceCases()...)
 	cases = append(cases, flowReferenceCases()...)
 	cases = append(cases, queueReferenceCases()...)
+	cases = append(cases, personalReferenceCases()...)
 	return cases
 }
 
@@ -521,6 +522,44 @@ func queueReferenceCases() []referenceCase {
 
 			requireUntouched(e, workerCleanup(e.store), func() bool { return e.hasWorker(w.ID) })
 			require.Equal(e.t, w.ID, e.getJob(j.ID).StartedBy)
+		}},
+		{"queue_leader.queue_leader_queue_worker_id_fkey", "Queue.CleanupWorkers", func(e *cleanupEnv) {
+			// The leader comes first by ID; the batch skips it and deletes
+			// the worker after it.
+			e.set(-time.Hour)
+			leader := mustWorker(e.t, e.store, e.clock)
+			stale := mustWorker(e.t, e.store, e.clock)
+			l, err := e.store.Queue().TakeLeadership(e.ctx, e.clock, leader, lease)
+			require.NoError(e.t, err)
+
+			b := e.batch(workerCleanup(e.store), storage.Cursor{}, 10)
+			requireBatch(e.t, storage.Batch{Affected: 1, Scanned: 2, Cursor: storage.Cursor{ID: stale.ID}}, b)
+			require.True(e.t, e.hasWorker(leader.ID))
+			require.False(e.t, e.hasWorker(stale.ID))
+			got, err := e.store.Queue().LookupLeader(e.ctx)
+			require.NoError(e.t, err)
+			require.Equal(e.t, l, got)
+		}},
+	}
+}
+
+func personalReferenceCases() []referenceCase {
+	return []referenceCase{
+		{"personal_access_tokens.personal_access_tokens_personal_session_id_fkey", "PersonalSessions.CleanupRevoked", func(e *cleanupEnv) {
+			// A revoked session with a token revoked by the next one, and
+			// that one, revoked with the session: both go with it.
+			e.set(-3 * time.Hour)
+			s := mustUserPersonalSession(e.t, e.store, e.clock)
+			first := e.personalToken(s, 0)
+			e.set(-2 * time.Hour)
+			second := e.personalToken(s, time.Hour)
+			e.set(-time.Hour)
+			e.revokePersonalSession(s)
+
+			require.Equal(e.t, 1, e.batch(revokedPersonalSessionCleanup(e.store), storage.Cursor{}, 10).Affected)
+			require.False(e.t, e.hasPersonalSession(s.ID))
+			require.False(e.t, e.hasPersonalToken(first.ID))
+			require.False(e.t, e.hasPersonalToken(second.ID))
 		}},
 	}
 }
