@@ -77,21 +77,7 @@ func (r compatSessions) Finish(ctx context.Context, clock storage.Clock, session
 
 // RecordActivity sets the last active time and, when valid, the IP.
 func (r compatSessions) RecordActivity(ctx context.Context, clock storage.Clock, id ulid.ULID, ip netip.Addr) error {
-	return r.write(ctx, func(st *state) error {
-		now, err := now(clock)
-		if err != nil {
-			return fmt.Errorf("record compat session activity: %w", err)
-		}
-		s, err := st.compatSessions.must(id)
-		if err != nil {
-			return fmt.Errorf("record compat session activity: %w", err)
-		}
-		s.LastActiveAt = timeRef(now)
-		if ip.IsValid() {
-			s.LastActiveIP = inet(ip)
-		}
-		return st.compatSessions.update(s.ID, s)
-	})
+	return r.write(ctx, func(st *state) error { return compatSessionActivity.record(st, clock, id, ip) })
 }
 
 // AddAccessToken adds an access token, expiring after expiresIn (0: never).
@@ -320,23 +306,13 @@ func deleteCompatSessions(st *state, doomed []ulid.ULID) error {
 // ClearInactiveIPs nulls the IP of sessions last active before `before`.
 func (r compatSessions) ClearInactiveIPs(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
 	return r.cleanup(ctx, "clear inactive compat session IPs", limit, func(st *state) (storage.Batch, error) {
-		cands := byTime(st.compatSessions.rows, after, before, limit, func(s storage.CompatSession) *time.Time { return lastActive(s.LastActiveIP, s.LastActiveAt) })
-		for _, c := range cands {
-			s := st.compatSessions.rows[c.id]
-			s.LastActiveIP = netip.Addr{}
-			if err := st.compatSessions.update(c.id, s); err != nil {
-				return storage.Batch{}, err
-			}
-		}
-		return batch(cands, len(cands), after), nil
+		return compatSessionActivity.clearIPs(st, after, before, limit)
 	})
 }
 
 // CountStaleIPs counts sessions holding an IP, last active before `before`.
 func (r compatSessions) CountStaleIPs(ctx context.Context, before time.Time) (int, error) {
-	return r.count(ctx, func(st *state) int {
-		return countBefore(st.compatSessions.rows, before, func(s storage.CompatSession) *time.Time { return lastActive(s.LastActiveIP, s.LastActiveAt) })
-	})
+	return r.count(ctx, func(st *state) int { return compatSessionActivity.countStaleIPs(st, before) })
 }
 
 // ExpireInactive finishes unfinished sessions last active before `before`.

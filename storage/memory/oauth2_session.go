@@ -126,22 +126,7 @@ func (r oauth2Sessions) Finish(ctx context.Context, clock storage.Clock, session
 
 // RecordActivity sets the last active time and, when valid, the IP.
 func (r oauth2Sessions) RecordActivity(ctx context.Context, clock storage.Clock, id ulid.ULID, ip netip.Addr) error {
-	return r.write(ctx, func(st *state) error {
-		const op = "record OAuth 2.0 session activity"
-		now, err := now(clock)
-		if err != nil {
-			return fmt.Errorf("%s: %w", op, err)
-		}
-		s, err := st.oauth2Sessions.must(id)
-		if err != nil {
-			return fmt.Errorf("%s: %w", op, err)
-		}
-		s.LastActiveAt = timeRef(now)
-		if ip.IsValid() {
-			s.LastActiveIP = inet(ip)
-		}
-		return st.oauth2Sessions.update(s.ID, s)
-	})
+	return r.write(ctx, func(st *state) error { return oauth2SessionActivity.record(st, clock, id, ip) })
 }
 
 // CleanupFinished deletes finished sessions with their tokens and grants.
@@ -184,23 +169,13 @@ func deleteOAuth2Sessions(st *state, doomed []ulid.ULID) error {
 // ClearInactiveIPs nulls the IP of sessions last active before `before`.
 func (r oauth2Sessions) ClearInactiveIPs(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
 	return r.cleanup(ctx, "clear inactive OAuth 2.0 session IPs", limit, func(st *state) (storage.Batch, error) {
-		cands := byTime(st.oauth2Sessions.rows, after, before, limit, func(s storage.OAuth2Session) *time.Time { return lastActive(s.LastActiveIP, s.LastActiveAt) })
-		for _, c := range cands {
-			s := st.oauth2Sessions.rows[c.id]
-			s.LastActiveIP = netip.Addr{}
-			if err := st.oauth2Sessions.update(c.id, s); err != nil {
-				return storage.Batch{}, err
-			}
-		}
-		return batch(cands, len(cands), after), nil
+		return oauth2SessionActivity.clearIPs(st, after, before, limit)
 	})
 }
 
 // CountStaleIPs counts sessions holding an IP, last active before `before`.
 func (r oauth2Sessions) CountStaleIPs(ctx context.Context, before time.Time) (int, error) {
-	return r.count(ctx, func(st *state) int {
-		return countBefore(st.oauth2Sessions.rows, before, func(s storage.OAuth2Session) *time.Time { return lastActive(s.LastActiveIP, s.LastActiveAt) })
-	})
+	return r.count(ctx, func(st *state) int { return oauth2SessionActivity.countStaleIPs(st, before) })
 }
 
 // ExpireInactive finishes unfinished sessions of a user, of a client that is

@@ -129,22 +129,7 @@ func (r personalSessions) Revoke(ctx context.Context, clock storage.Clock, sessi
 
 // RecordActivity sets the last active time and, when valid, the IP.
 func (r personalSessions) RecordActivity(ctx context.Context, clock storage.Clock, id ulid.ULID, ip netip.Addr) error {
-	return r.write(ctx, func(st *state) error {
-		const op = "record personal session activity"
-		now, err := now(clock)
-		if err != nil {
-			return fmt.Errorf("%s: %w", op, err)
-		}
-		s, err := st.personalSessions.must(id)
-		if err != nil {
-			return fmt.Errorf("%s: %w", op, err)
-		}
-		s.LastActiveAt = timeRef(now)
-		if ip.IsValid() {
-			s.LastActiveIP = inet(ip)
-		}
-		return st.personalSessions.update(s.ID, s)
-	})
+	return r.write(ctx, func(st *state) error { return personalSessionActivity.record(st, clock, id, ip) })
 }
 
 // AddAccessToken issues the session a token, revoking its live one.
@@ -274,23 +259,13 @@ func (r personalSessions) CleanupRevokedAccessTokens(ctx context.Context, after 
 // ClearInactiveIPs nulls the IP of sessions last active before `before`.
 func (r personalSessions) ClearInactiveIPs(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
 	return r.cleanup(ctx, "clear inactive personal session IPs", limit, func(st *state) (storage.Batch, error) {
-		cands := byTime(st.personalSessions.rows, after, before, limit, func(s storage.PersonalSession) *time.Time { return lastActive(s.LastActiveIP, s.LastActiveAt) })
-		for _, c := range cands {
-			s := st.personalSessions.rows[c.id]
-			s.LastActiveIP = netip.Addr{}
-			if err := st.personalSessions.update(c.id, s); err != nil {
-				return storage.Batch{}, err
-			}
-		}
-		return batch(cands, len(cands), after), nil
+		return personalSessionActivity.clearIPs(st, after, before, limit)
 	})
 }
 
 // CountStaleIPs counts sessions holding an IP, last active before `before`.
 func (r personalSessions) CountStaleIPs(ctx context.Context, before time.Time) (int, error) {
-	return r.count(ctx, func(st *state) int {
-		return countBefore(st.personalSessions.rows, before, func(s storage.PersonalSession) *time.Time { return lastActive(s.LastActiveIP, s.LastActiveAt) })
-	})
+	return r.count(ctx, func(st *state) int { return personalSessionActivity.countStaleIPs(st, before) })
 }
 
 // revokeLivePersonalToken revokes the session's token that is not revoked,

@@ -84,21 +84,7 @@ func (r userSessions) Finish(ctx context.Context, clock storage.Clock, session *
 
 // RecordActivity sets the last active time and, when valid, the IP.
 func (r userSessions) RecordActivity(ctx context.Context, clock storage.Clock, id ulid.ULID, ip netip.Addr) error {
-	return r.write(ctx, func(st *state) error {
-		now, err := now(clock)
-		if err != nil {
-			return fmt.Errorf("record browser session activity: %w", err)
-		}
-		s, err := st.userSessions.must(id)
-		if err != nil {
-			return fmt.Errorf("record browser session activity: %w", err)
-		}
-		s.LastActiveAt = timeRef(now)
-		if ip.IsValid() {
-			s.LastActiveIP = inet(ip)
-		}
-		return st.userSessions.update(s.ID, s)
-	})
+	return r.write(ctx, func(st *state) error { return userSessionActivity.record(st, clock, id, ip) })
 }
 
 // AuthenticateWithPassword records a password authentication.
@@ -206,23 +192,13 @@ func (r userSessions) CleanupFinished(ctx context.Context, after storage.Cursor,
 // ClearInactiveIPs nulls the IP of sessions last active before `before`.
 func (r userSessions) ClearInactiveIPs(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
 	return r.cleanup(ctx, "clear inactive browser session IPs", limit, func(st *state) (storage.Batch, error) {
-		cands := byTime(st.userSessions.rows, after, before, limit, func(s storage.UserSession) *time.Time { return lastActive(s.LastActiveIP, s.LastActiveAt) })
-		for _, c := range cands {
-			s := st.userSessions.rows[c.id]
-			s.LastActiveIP = netip.Addr{}
-			if err := st.userSessions.update(c.id, s); err != nil {
-				return storage.Batch{}, err
-			}
-		}
-		return batch(cands, len(cands), after), nil
+		return userSessionActivity.clearIPs(st, after, before, limit)
 	})
 }
 
 // CountStaleIPs counts sessions holding an IP, last active before `before`.
 func (r userSessions) CountStaleIPs(ctx context.Context, before time.Time) (int, error) {
-	return r.count(ctx, func(st *state) int {
-		return countBefore(st.userSessions.rows, before, func(s storage.UserSession) *time.Time { return lastActive(s.LastActiveIP, s.LastActiveAt) })
-	})
+	return r.count(ctx, func(st *state) int { return userSessionActivity.countStaleIPs(st, before) })
 }
 
 // ExpireInactive finishes unfinished sessions last active before `before`;
