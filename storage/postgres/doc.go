@@ -15,5 +15,6 @@
 // replicas. The finished compat and OAuth 2.0 session cleanups can also run
 // as windows: one statement reads candidates ahead without locking them,
 // then statements like the batch's delete them by primary key, in ID
-// order, rechecking each under its lock.
+// order, rechecking each under its lock. [Store.Backlog] counts, with the
+// same conditions and indexes, what each job would affect now.
 package postgres
