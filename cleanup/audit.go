@@ -50,8 +50,7 @@ func AuditIPs(ctx context.Context, repo storage.Repository, clock storage.Clock,
 		if err != nil {
 			return nil, err
 		}
-		a := IPAudit{Table: src.table, Column: src.column, Job: src.job, Retention: opts.retention(job)}
-		a.Horizon = now.Add(-a.Retention)
+		a := IPAudit{Table: src.table, Column: src.column, Job: src.job, Retention: opts.RetentionOf(job), Horizon: opts.HorizonOf(job, now)}
 		if a.Stale, err = src.count(repo)(ctx, a.Horizon); err != nil {
 			return out, fmt.Errorf("audit %s.%s: %w", src.table, src.column, err)
 		}

@@ -169,6 +169,9 @@ func runJobs(ctx context.Context, jobs []Job, repo storage.Repository, now time.
 		if !j.On(opts) {
 			continue
 		}
+		if opts.OnJobStart != nil {
+			opts.OnJobStart(j, opts.HorizonOf(j, now))
+		}
 		r, err := runJob(ctx, j, repo, now, opts)
 		reports = append(reports, r)
 		if opts.OnJob != nil {
@@ -189,8 +192,7 @@ func runJobs(ctx context.Context, jobs []Job, repo storage.Repository, now time.
 
 // runJob is the one batch loop every job shares.
 func runJob(ctx context.Context, job Job, repo storage.Repository, now time.Time, opts Options) (Report, error) {
-	retention := opts.retention(job)
-	r := Report{Job: job.Name, Retention: retention, Horizon: now.Add(-retention), DryRun: opts.DryRun}
+	r := Report{Job: job.Name, Retention: opts.RetentionOf(job), Horizon: opts.HorizonOf(job, now), DryRun: opts.DryRun}
 	elapsed := opts.stopwatch().Start()
 	source := batches(job, repo, now, r.Horizon, opts)
 	size := opts.batchSize()

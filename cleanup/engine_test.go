@@ -247,12 +247,24 @@ func TestRun(t *testing.T) {
 		bad, good := newCandidates(10), newCandidates(10)
 		bad.fail = errors.New("boom")
 		var told []cleanup.Report
+		var events []string
+		var horizons []time.Time
 		reports, err := cleanup.RunJobs(context.Background(), []cleanup.Job{bad.job(), good.job()}, fakeRepo{}, clock, cleanup.Options{
-			OnJob: func(r cleanup.Report) { told = append(told, r) },
+			OnJobStart: func(j cleanup.Job, horizon time.Time) {
+				events = append(events, "start")
+				horizons = append(horizons, horizon)
+			},
+			OnBatch: func(cleanup.BatchInfo) { events = append(events, "batch") },
+			OnJob: func(r cleanup.Report) {
+				events = append(events, "end")
+				told = append(told, r)
+			},
 		})
 		require.ErrorContains(t, err, "boom")
 		require.Len(t, reports, 2)
 		require.Equal(t, reports, told, "OnJob hears of each job as it ends")
+		require.Equal(t, []string{"start", "end", "start", "batch", "end"}, events, "OnJobStart comes before the job's first batch")
+		require.Equal(t, []time.Time{reports[0].Horizon, reports[1].Horizon}, horizons)
 		require.Equal(t, 10, reports[1].Affected)
 	})
 
@@ -356,6 +368,16 @@ func TestJobTable(t *testing.T) {
 			_, err := cronParser.Parse(j.Cadence)
 			require.NoError(t, err, j.Name)
 			require.NotEmpty(t, j.Tables, j.Name)
+			switch j.Effect {
+			case cleanup.Finishes:
+				require.Equal(t, "expire-inactive-sessions", j.Name)
+			case cleanup.ClearsIPs:
+				require.Contains(t, j.Description, "the IP address", j.Name)
+				require.Len(t, j.Tables, 1, j.Name)
+			default:
+				require.Equal(t, cleanup.Deletes, j.Effect, j.Name)
+				require.NotContains(t, j.Description, "the IP address", j.Name)
+			}
 		}
 		require.Len(t, cleanup.ExtraJobs(), 6)
 		for _, j := range cleanup.ExtraJobs() {

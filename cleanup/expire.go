@@ -79,6 +79,7 @@ func expireInactiveSessions() Job {
 		MaxBatchSize: expirePageSize,
 		Tables:       []string{"compat_sessions", "oauth2_sessions", "oauth2_clients", "user_sessions", "queue_jobs"},
 		Steps:        expireSteps,
+		Effect:       Finishes,
 	}
 }
 

@@ -47,7 +47,19 @@ type Job struct {
 	// that read Method's candidates ahead and delete them by ID; the engine
 	// uses them when Options.WindowSize is set.
 	Window func(storage.Repository) (storage.WindowFunc, storage.DeleteFunc)
+	// Effect is what the job does to the rows it affects.
+	Effect Effect
 }
+
+// Effect is what a job does to the rows it counts as affected.
+type Effect string
+
+// The effects of the jobs.
+const (
+	Deletes   Effect = "deleted"  // the rows are deleted
+	ClearsIPs Effect = "cleared"  // the rows stay; their IP address is set to NULL
+	Finishes  Effect = "finished" // the sessions stay, finished
+)
 
 const (
 	day  = 24 * time.Hour
@@ -68,6 +80,7 @@ func Jobs() []Job {
 			Description: "compat sessions finished before the horizon, with their access tokens, refresh tokens and SSO logins",
 			Retention:   30 * day, Cadence: "10 * * * *", FromMAS: true,
 			Tables: []string{"compat_sessions", "compat_access_tokens", "compat_refresh_tokens", "compat_sso_logins"},
+			Effect: Deletes,
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.CompatSessions().CleanupFinished },
 			Window: func(r storage.Repository) (storage.WindowFunc, storage.DeleteFunc) {
 				return r.CompatSessions().FinishedWindow, r.CompatSessions().DeleteFinished
@@ -78,6 +91,7 @@ func Jobs() []Job {
 			Description: "OAuth 2.0 sessions finished before the horizon, with their tokens and grants",
 			Retention:   30 * day, Cadence: "15 * * * *", FromMAS: true,
 			Tables: []string{"oauth2_sessions", "oauth2_access_tokens", "oauth2_refresh_tokens", "oauth2_authorization_grants", "oauth2_device_code_grant"},
+			Effect: Deletes,
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.OAuth2Sessions().CleanupFinished },
 			Window: func(r storage.Repository) (storage.WindowFunc, storage.DeleteFunc) {
 				return r.OAuth2Sessions().FinishedWindow, r.OAuth2Sessions().DeleteFinished
@@ -88,6 +102,7 @@ func Jobs() []Job {
 			Description: "browser sessions finished before the horizon that no compat or OAuth 2.0 session references, with their authentications; upstream logins, grants and email authentications naming them are unlinked",
 			Retention:   30 * day, Cadence: "20 * * * *", FromMAS: true,
 			Tables: []string{"user_sessions", "user_session_authentications", "compat_sso_logins", "upstream_oauth_authorization_sessions", "oauth2_authorization_grants", "oauth2_device_code_grant", "user_email_authentications", "compat_sessions", "oauth2_sessions"},
+			Effect: Deletes,
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.UserSessions().CleanupFinished },
 		},
 		{
@@ -95,6 +110,7 @@ func Jobs() []Job {
 			Description: "upstream logins older than the horizon whose browser session is unset (never completed, or already cleaned up)",
 			Retention:   week, Cadence: "40 * * * *", FromMAS: true,
 			Tables: []string{"upstream_oauth_authorization_sessions", "user_session_authentications", "user_registrations"},
+			Effect: Deletes,
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.UpstreamOAuth().CleanupOrphanedSessions },
 		},
 		{
@@ -102,6 +118,7 @@ func Jobs() []Job {
 			Description: "upstream links older than the horizon never attached to a user, with their upstream logins",
 			Retention:   week, Cadence: "40 * * * *", FromMAS: true,
 			Tables: []string{"upstream_oauth_links", "upstream_oauth_authorization_sessions", "user_session_authentications", "user_registrations"},
+			Effect: Deletes,
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.UpstreamOAuth().CleanupOrphanedLinks },
 		},
 		{
@@ -109,6 +126,7 @@ func Jobs() []Job {
 			Description: "OAuth 2.0 access tokens revoked before the horizon",
 			Retention:   time.Hour, Cadence: "0 * * * *", FromMAS: true,
 			Tables: []string{"oauth2_access_tokens", "oauth2_refresh_tokens"},
+			Effect: Deletes,
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.OAuth2Tokens().CleanupRevokedAccessTokens },
 		},
 		{
@@ -116,6 +134,7 @@ func Jobs() []Job {
 			Description: "OAuth 2.0 access tokens that expired before the horizon",
 			Retention:   30 * day, Cadence: "5 */4 * * *", FromMAS: true,
 			Tables: []string{"oauth2_access_tokens", "oauth2_refresh_tokens"},
+			Effect: Deletes,
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.OAuth2Tokens().CleanupExpiredAccessTokens },
 		},
 		{
@@ -123,6 +142,7 @@ func Jobs() []Job {
 			Description: "OAuth 2.0 refresh tokens revoked before the horizon",
 			Retention:   time.Hour, Cadence: "5 * * * *", FromMAS: true,
 			Tables: []string{"oauth2_refresh_tokens"},
+			Effect: Deletes,
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.OAuth2Tokens().CleanupRevokedRefreshTokens },
 		},
 		{
@@ -130,6 +150,7 @@ func Jobs() []Job {
 			Description: "OAuth 2.0 refresh tokens consumed before the horizon whose successor is none or itself consumed",
 			Retention:   time.Hour, Cadence: "5 * * * *", FromMAS: true,
 			Tables: []string{"oauth2_refresh_tokens"},
+			Effect: Deletes,
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.OAuth2Tokens().CleanupConsumedRefreshTokens },
 		},
 		{
@@ -137,6 +158,7 @@ func Jobs() []Job {
 			Description: "registrations created before the horizon, with their email authentications",
 			Retention:   30 * day, Cadence: "45 * * * *", FromMAS: true,
 			Tables: []string{"user_registrations", "user_email_authentications", "user_email_authentication_codes"},
+			Effect: Deletes,
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.Registrations().CleanupRegistrations },
 		},
 		{
@@ -144,6 +166,7 @@ func Jobs() []Job {
 			Description: "OAuth 2.0 authorization grants created before the horizon",
 			Retention:   week, Cadence: "30 * * * *", FromMAS: true,
 			Tables: []string{"oauth2_authorization_grants"},
+			Effect: Deletes,
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.OAuth2Grants().CleanupAuthorizationGrants },
 		},
 		{
@@ -151,6 +174,7 @@ func Jobs() []Job {
 			Description: "OAuth 2.0 device-code grants created before the horizon",
 			Retention:   week, Cadence: "35 * * * *", FromMAS: true,
 			Tables: []string{"oauth2_device_code_grant"},
+			Effect: Deletes,
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.OAuth2Grants().CleanupDeviceCodeGrants },
 		},
 		{
@@ -158,6 +182,7 @@ func Jobs() []Job {
 			Description: "account-recovery sessions created before the horizon, with their tickets",
 			Retention:   week, Cadence: "50 * * * *", FromMAS: true,
 			Tables: []string{"user_recovery_sessions", "user_recovery_tickets"},
+			Effect: Deletes,
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.Recovery().CleanupSessions },
 		},
 		{
@@ -165,6 +190,7 @@ func Jobs() []Job {
 			Description: "email authentications created before the horizon, with their codes",
 			Retention:   week, Cadence: "50 * * * *", FromMAS: true,
 			Tables: []string{"user_email_authentications", "user_email_authentication_codes", "user_registrations"},
+			Effect: Deletes,
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.Registrations().CleanupEmailAuthentications },
 		},
 		{
@@ -173,6 +199,7 @@ func Jobs() []Job {
 			Retention:   30 * day, Cadence: "25 * * * *", FromMAS: true,
 			Tables: []string{"oauth2_sessions"},
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.OAuth2Sessions().ClearInactiveIPs },
+			Effect: ClearsIPs,
 		},
 		{
 			Name:        "cleanup-inactive-compat-session-ips",
@@ -180,6 +207,7 @@ func Jobs() []Job {
 			Retention:   30 * day, Cadence: "25 * * * *", FromMAS: true,
 			Tables: []string{"compat_sessions"},
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.CompatSessions().ClearInactiveIPs },
+			Effect: ClearsIPs,
 		},
 		{
 			Name:        "cleanup-inactive-user-session-ips",
@@ -187,12 +215,14 @@ func Jobs() []Job {
 			Retention:   30 * day, Cadence: "25 * * * *", FromMAS: true,
 			Tables: []string{"user_sessions"},
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.UserSessions().ClearInactiveIPs },
+			Effect: ClearsIPs,
 		},
 		{
 			Name:        "cleanup-queue-jobs",
 			Description: "completed and failed queue jobs created before the horizon; retries and schedules naming them are unlinked",
 			Retention:   30 * day, Cadence: "55 * * * *", FromMAS: true,
 			Tables: []string{"queue_jobs", "queue_schedules"},
+			Effect: Deletes,
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.Queue().CleanupJobs },
 		},
 		{
@@ -200,6 +230,7 @@ func Jobs() []Job {
 			Description: "policy data versions older than the newest Options.KeepPolicyData (10); the newest is never deleted",
 			Cadence:     "0 2 * * *", FromMAS: true,
 			Tables: []string{"policy_data"},
+			Effect: Deletes,
 			Steps: func(r storage.Repository, _ time.Time, o Options) []storage.CleanupFunc {
 				keep := o.keepPolicyData()
 				return []storage.CleanupFunc{func(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
@@ -218,6 +249,7 @@ func ExtraJobs() []Job {
 			Description: "compat SSO logins created before the horizon that never got a compat session",
 			Retention:   week, Cadence: "10 * * * *",
 			Tables: []string{"compat_sso_logins"},
+			Effect: Deletes,
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.CompatSessions().CleanupAbandonedSSOLogins },
 		},
 		{
@@ -225,6 +257,7 @@ func ExtraJobs() []Job {
 			Description: "lost queue jobs (their worker died) created before the horizon; retries and schedules naming them are unlinked",
 			Retention:   30 * day, Cadence: "55 * * * *",
 			Tables: []string{"queue_jobs", "queue_schedules"},
+			Effect: Deletes,
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.Queue().CleanupLostJobs },
 		},
 		{
@@ -232,6 +265,7 @@ func ExtraJobs() []Job {
 			Description: "queue workers shut down or unseen since before the horizon that no job still names",
 			Retention:   week, Cadence: "55 * * * *",
 			Tables: []string{"queue_workers"},
+			Effect: Deletes,
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.Queue().CleanupWorkers },
 		},
 		{
@@ -239,6 +273,7 @@ func ExtraJobs() []Job {
 			Description: "personal sessions revoked before the horizon, with their access tokens",
 			Retention:   30 * day, Cadence: "15 * * * *",
 			Tables: []string{"personal_sessions", "personal_access_tokens"},
+			Effect: Deletes,
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.PersonalSessions().CleanupRevoked },
 		},
 		{
@@ -246,6 +281,7 @@ func ExtraJobs() []Job {
 			Description: "personal access tokens revoked before the horizon",
 			Retention:   30 * day, Cadence: "0 * * * *",
 			Tables: []string{"personal_access_tokens"},
+			Effect: Deletes,
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.PersonalSessions().CleanupRevokedAccessTokens },
 		},
 		{
@@ -254,6 +290,7 @@ func ExtraJobs() []Job {
 			Retention:   30 * day, Cadence: "25 * * * *",
 			Tables: []string{"personal_sessions"},
 			Method: func(r storage.Repository) storage.CleanupFunc { return r.PersonalSessions().ClearInactiveIPs },
+			Effect: ClearsIPs,
 		},
 	}
 }

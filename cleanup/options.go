@@ -80,6 +80,9 @@ type Options struct {
 	Stop <-chan struct{}
 	// OnBatch, when set, is called after every batch (metrics, progress).
 	OnBatch func(BatchInfo)
+	// OnJobStart, when set, is called as each job starts, before its first
+	// batch, with the horizon it runs to (a host measures its backlog there).
+	OnJobStart func(job Job, horizon time.Time)
 	// OnJob, when set, is called with each job's report as the job ends.
 	OnJob func(Report)
 	// Stopwatch measures durations; nil for the machine's monotonic clock.
@@ -162,12 +165,19 @@ func (o Options) keepPolicyData() int {
 	return o.KeepPolicyData
 }
 
-// retention returns the job's retention, overridden or default.
-func (o Options) retention(j Job) time.Duration {
+// RetentionOf returns j's retention under o: its override in o.Retention,
+// else the job's default.
+func (o Options) RetentionOf(j Job) time.Duration {
 	if r, ok := o.Retention[j.Name]; ok {
 		return r
 	}
 	return j.Retention
+}
+
+// HorizonOf returns the horizon a run of j at now has under o: now minus its
+// retention. The job's rows older than it are the ones it affects (Report.Horizon).
+func (o Options) HorizonOf(j Job, now time.Time) time.Time {
+	return now.Add(-o.RetentionOf(j))
 }
 
 // nextBatchSize adapts size to how long the last batch took.

@@ -60,6 +60,8 @@ func commands() []command {
 		{"verify", "report what the cleanup jobs need and the database lacks", runVerify},
 		{"jobs", "list the cleanup jobs: name, retention, cadence, what each deletes", runJobs},
 		{"run", "run the cleanup jobs, once (--once) or each on its cadence until stopped", runRun},
+		{"backlog", "per job: rows due now, the oldest one's age, last run's rate, time to catch up", runBacklog},
+		{"audit", "privacy audit: rows still holding an IP address past its retention (exit 1 if any)", runAudit},
 	}
 }
 

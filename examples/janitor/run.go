@@ -2,22 +2,20 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/robfig/cron/v3"
 
 	"github.com/masstore/masstore/cleanup"
 	"github.com/masstore/masstore/schema"
-	"github.com/masstore/masstore/storage"
 	"github.com/masstore/masstore/storage/postgres"
 )
 
@@ -41,69 +39,37 @@ const defaultWindowSize = 25000
 
 // runConfig is what `janitor run` was asked to do.
 type runConfig struct {
-	jobs  []cleanup.Job
-	once  bool
-	json  bool
-	every time.Duration
-	clock storage.Clock
-	opts  cleanup.Options
+	selection
+	once             bool
+	json             bool
+	every            time.Duration
+	metricsAddr      string
+	parallelReplicas bool
 }
 
 func parseRun(args []string, stderr io.Writer) (*runConfig, *string, error) {
 	fs := newFlagSet("run", stderr)
 	dbURL := databaseFlag(fs)
-	var names stringList
-	retention := retentionFlag{}
-	var now timeFlag
-	fs.Var(&names, "job", "run only this job (repeatable; default: all, see 'janitor jobs')")
+	sel := addSelectionFlags(fs)
 	once := fs.Bool("once", false, "run the selected jobs once, in dependency order, and exit")
 	dryRun := fs.Bool("dry-run", false, "count what would be affected, change nothing")
-	fs.Var(&now, "now", "fix the clock at this RFC 3339 time (what-if runs, tests)")
 	batchSize := fs.Int("batch-size", cleanup.DefaultBatchSize, "most rows one batch examines, or the first batch's with --target-batch-duration (1..100000)")
-	fs.Var(retention, "retention", "override a job's retention: NAME=DURATION, e.g. cleanup-finished-compat-sessions=7d (repeatable)")
 	maxDuration := fs.Duration("max-duration", 0, "stop each job cleanly between batches after this long (0: no limit)")
 	target := fs.Duration("target-batch-duration", defaultTargetBatchDuration, "adapt the batch size, starting at --batch-size, so that a batch takes about this long (0: fixed --batch-size)")
 	window := fs.Int("window-size", defaultWindowSize, "finished compat and OAuth 2.0 sessions: read this many candidates ahead and delete them in ID order (0: one statement per batch)")
 	pause := fs.Duration("pause", 0, "wait this long between batches")
 	asJSON := fs.Bool("json", false, "print one JSON object per job report")
 	every := fs.Duration("every", 0, "without --once: run every selected job at this interval instead of on its cadence")
-	ttl := fs.Duration("inactive-session-ttl", 0, "turn expire-inactive-sessions on: finish sessions inactive for this long (10m..2160h; default: off)")
-	masConfigPath := fs.String("mas-config", "", "read experimental.inactive_session_expiration from this MAS configuration file (--inactive-session-ttl wins)")
-	keepPolicy := fs.Int("keep-policy-data", cleanup.DefaultKeepPolicyData, "prune-stale-policy-data keeps this many of the newest policy data versions (at least 1)")
+	metricsAddr := fs.String("metrics-addr", "", "serve /metrics, /healthz and /readyz on this address, e.g. :9187 (default: none)")
+	parallel := fs.Bool("parallel-replicas", false, "without --once: run every job on every replica, sharing its rows through SKIP LOCKED, instead of one replica per job (an advisory lock)")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, errFlagsReported // the flag package printed it
 	}
 	if fs.NArg() > 0 {
 		return nil, nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if *keepPolicy < 1 {
-		return nil, nil, fmt.Errorf("--keep-policy-data %d: at least 1 (the newest version is the policy in force)", *keepPolicy)
-	}
-	var inactive cleanup.InactiveSessions
-	if *masConfigPath != "" {
-		masTTL, kinds, ok, err := readMASConfig(*masConfigPath)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--mas-config: %w", err)
-		}
-		if ok && *ttl == 0 {
-			*ttl = masTTL
-		}
-		inactive = kinds
-	}
-	if *ttl != 0 {
-		const name = "expire-inactive-sessions"
-		if _, set := retention[name]; set {
-			return nil, nil, errors.New("give the TTL of expire-inactive-sessions once: --inactive-session-ttl or --retention, not both")
-		}
-		retention[name] = *ttl
-	}
-	jobs, err := cleanup.Select(names...)
-	if err != nil {
-		return nil, nil, err
-	}
-	opts := cleanup.Options{BatchSize: *batchSize, Retention: retention, DryRun: *dryRun, MaxDuration: *maxDuration,
-		Pause: *pause, TargetBatchDuration: *target, WindowSize: *window, InactiveSessions: inactive, KeepPolicyData: *keepPolicy}
-	jobs, err = turnedOn(jobs, len(names) > 0, opts)
+	s, err := sel.resolve(cleanup.Options{BatchSize: *batchSize, DryRun: *dryRun, MaxDuration: *maxDuration,
+		Pause: *pause, TargetBatchDuration: *target, WindowSize: *window})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -116,29 +82,14 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, *string, error) {
 	if *every < 0 || (*every > 0 && *once) {
 		return nil, nil, errors.New("--every needs a positive interval, and no --once")
 	}
-	cfg := &runConfig{jobs: jobs, once: *once, json: *asJSON, every: *every, clock: storage.SystemClock{}, opts: opts}
-	if now.set {
-		cfg.clock = storage.NewTestClock(now.t)
+	if *parallel && *once {
+		return nil, nil, errors.New("--parallel-replicas is for the scheduled mode: drop --once")
 	}
+	cfg := &runConfig{selection: s, once: *once, json: *asJSON, every: *every, metricsAddr: *metricsAddr, parallelReplicas: *parallel}
 	if err := cleanup.Validate(cfg.clock, cfg.opts); err != nil {
 		return nil, nil, err
 	}
 	return cfg, dbURL, nil
-}
-
-// turnedOn leaves out the optional jobs opts do not turn on; asking for one
-// by name is an error.
-func turnedOn(jobs []cleanup.Job, named bool, opts cleanup.Options) ([]cleanup.Job, error) {
-	var out []cleanup.Job
-	for _, j := range jobs {
-		switch {
-		case j.On(opts):
-			out = append(out, j)
-		case named:
-			return nil, errExpireOff
-		}
-	}
-	return out, nil
 }
 
 func runRun(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) int {
@@ -170,13 +121,28 @@ func runRun(ctx context.Context, args []string, env func(string) string, stdout,
 		fmt.Fprintln(stderr, "Run 'janitor migrate' (or MAS's own migrations) first.")
 		return exitUsage
 	}
-
-	store := postgres.New(sqlx.NewDb(db, "postgres"))
-	cfg.opts.OnBatch = progress(log, stderr)
-	if cfg.once {
-		return runOnce(ctx, cfg, store, log, stdout, stderr)
+	if !cfg.opts.DryRun {
+		if err := ensureRunLog(ctx, db); err != nil {
+			log.Warn("no run log: backlog will show no rate or ETA", "err", err)
+		}
 	}
-	return runScheduled(ctx, cfg, store, log, stdout)
+
+	m := newMetrics()
+	m.register(cfg.jobs)
+	if cfg.metricsAddr != "" {
+		srv, err := serveOps(cfg.metricsAddr, m, readiness(db, cfg.jobs, *dbURL), log)
+		if err != nil {
+			fmt.Fprintln(stderr, "janitor run:", err)
+			return exitFailure
+		}
+		defer srv.Close()
+	}
+	r := &runner{cfg: cfg, db: db, store: postgres.New(sqlx.NewDb(db, "postgres")), log: log, stdout: stdout,
+		track: newTracker(m, log, stderr, cfg.once && !cfg.json), metrics: m}
+	if cfg.once {
+		return r.once(ctx, stderr)
+	}
+	return r.scheduled(ctx)
 }
 
 // unsafeFor keeps the findings about tables the jobs touch.
@@ -196,17 +162,69 @@ func unsafeFor(jobs []cleanup.Job, findings []schema.Finding) []schema.Finding {
 	return out
 }
 
-func runOnce(ctx context.Context, cfg *runConfig, store storage.Store, log *slog.Logger, stdout, stderr io.Writer) int {
-	cfg.opts.OnJob = func(r cleanup.Report) {
-		printReport(stdout, r, cfg.json)
-		logReport(log, r)
+// runner runs the selected jobs and tells about them: reports on stdout,
+// logs, metrics, progress and the run log.
+type runner struct {
+	cfg     *runConfig
+	db      *sql.DB
+	store   *postgres.Store
+	log     *slog.Logger
+	stdout  io.Writer
+	track   *tracker
+	metrics *metrics
+	outMu   sync.Mutex
+}
+
+// options returns the run's options with the hooks that tell about a run
+// for the scheduled tick (zero: a --once run). ctx is for the hooks' own
+// queries: the backlog and the run log.
+func (r *runner) options(ctx context.Context, tick time.Time) cleanup.Options {
+	opts := r.cfg.opts
+	opts.OnJobStart = func(j cleanup.Job, horizon time.Time) {
+		var measured *postgres.Backlog
+		b, err := r.store.Backlog(ctx, j.Name, horizon, backlogOptions(opts))
+		if err != nil {
+			r.log.Warn("backlog not measured", "job", j.Name, "err", err)
+		} else {
+			measured = &b
+		}
+		r.track.start(j, opts.DryRun, measured)
 	}
-	_, err := cleanup.RunJobs(ctx, cfg.jobs, store, cfg.clock, cfg.opts)
-	if err != nil {
+	opts.OnBatch = func(b cleanup.BatchInfo) {
+		r.log.Debug("batch", "job", b.Job, "batch", b.Number, "affected", b.Affected, "scanned", b.Scanned, "duration", b.Duration)
+		r.track.batch(b)
+	}
+	opts.OnJob = func(rep cleanup.Report) {
+		r.track.done(rep)
+		if err := recordRun(ctx, r.db, rep, time.Now(), tick); err != nil {
+			r.log.Warn("run not recorded", "job", rep.Job, "err", err)
+		}
+		r.outMu.Lock()
+		printReport(r.stdout, rep, r.cfg.json)
+		r.outMu.Unlock()
+		logReport(r.log, rep, tick)
+	}
+	return opts
+}
+
+// once runs the selected jobs once, in order.
+func (r *runner) once(ctx context.Context, stderr io.Writer) int {
+	if _, err := cleanup.RunJobs(ctx, r.cfg.jobs, r.store, r.cfg.clock, r.options(ctx, time.Time{})); err != nil {
 		fmt.Fprintln(stderr, "janitor run:", err)
 		return exitFailure
 	}
 	return exitOK
+}
+
+// backlogOptions are the Backlog options that count what a run with opts
+// affects.
+func backlogOptions(opts cleanup.Options) postgres.BacklogOptions {
+	return postgres.BacklogOptions{
+		KeepPolicyData: opts.KeepPolicyData,
+		SkipCompat:     opts.InactiveSessions.SkipCompat,
+		SkipOAuth2:     opts.InactiveSessions.SkipOAuth2,
+		SkipBrowser:    opts.InactiveSessions.SkipBrowser,
+	}
 }
 
 // jsonReport is the --json form of a report.
@@ -244,29 +262,17 @@ func printReport(w io.Writer, r cleanup.Report, asJSON bool) {
 	fmt.Fprintln(w, line)
 }
 
-// logReport logs a job's end.
-func logReport(log *slog.Logger, r cleanup.Report) {
+// logReport logs a job's end, with the tick it ran for in scheduled mode.
+func logReport(log *slog.Logger, r cleanup.Report, tick time.Time) {
 	attrs := []any{"job", r.Job, "affected", r.Affected, "scanned", r.Scanned, "batches", r.Batches,
 		"duration", r.Duration.Round(time.Millisecond), "dry_run", r.DryRun}
+	if !tick.IsZero() {
+		attrs = append(attrs, "tick", tick.UTC().Format(time.RFC3339))
+	}
 	if r.Stopped != "" {
 		attrs = append(attrs, "stopped", string(r.Stopped))
 	}
 	log.Info("job done", attrs...)
-}
-
-// progress logs every batch, and on a terminal also redraws a status line.
-func progress(log *slog.Logger, stderr io.Writer) func(cleanup.BatchInfo) {
-	tty := isTerminal(stderr)
-	var mu sync.Mutex
-	return func(b cleanup.BatchInfo) {
-		mu.Lock()
-		defer mu.Unlock()
-		if tty {
-			fmt.Fprintf(stderr, "\r\033[K%s: batch %d, %d row(s)", b.Job, b.Number, b.Affected)
-			return
-		}
-		log.Debug("batch", "job", b.Job, "batch", b.Number, "affected", b.Affected, "scanned", b.Scanned, "duration", b.Duration)
-	}
 }
 
 func isTerminal(w io.Writer) bool {
@@ -276,47 +282,6 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// runScheduled runs each job on its cadence until ctx ends (SIGINT/SIGTERM),
-// then lets the batches in flight finish.
-func runScheduled(ctx context.Context, cfg *runConfig, store storage.Store, log *slog.Logger, stdout io.Writer) int {
-	stop := make(chan struct{})
-	cfg.opts.Stop = stop
-	// The jobs run on a context that the signal does not cancel: a signal
-	// closes stop instead, and each job ends after its batch in flight.
-	jobCtx := context.WithoutCancel(ctx)
-	// Cadences have five fields, or six with seconds first (MAS runs
-	// expire-inactive-sessions at second 30).
-	parser := cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-	c := cron.New(cron.WithParser(parser), cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
-	var outMu sync.Mutex
-	for _, j := range cfg.jobs {
-		spec := j.Cadence
-		if cfg.every > 0 {
-			spec = "@every " + cfg.every.String()
-		}
-		if _, err := c.AddFunc(spec, func() {
-			r, err := cleanup.Run(jobCtx, j, store, cfg.clock, cfg.opts)
-			outMu.Lock()
-			printReport(stdout, r, cfg.json)
-			outMu.Unlock()
-			logReport(log, r)
-			if err != nil {
-				log.Error("job failed", "job", j.Name, "err", err)
-			}
-		}); err != nil {
-			log.Error("bad cadence", "job", j.Name, "cadence", j.Cadence, "err", err)
-			return exitFailure
-		}
-	}
-	log.Info("janitor running", "jobs", len(cfg.jobs), "names", strings.Join(jobNames(cfg.jobs), ","))
-	c.Start()
-	<-ctx.Done()
-	log.Info("stopping: finishing the batches in flight")
-	close(stop)
-	<-c.Stop().Done()
-	return exitOK
 }
 
 func jobNames(jobs []cleanup.Job) []string {

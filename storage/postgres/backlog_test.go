@@ -107,14 +107,6 @@ func loadScenario(t *testing.T, db *sqlx.DB) {
 	require.NoError(t, err)
 }
 
-// jobHorizon is the horizon a run of j at now has: now minus its retention.
-func jobHorizon(j cleanup.Job, now time.Time, opts cleanup.Options) time.Time {
-	if r, ok := opts.Retention[j.Name]; ok {
-		return now.Add(-r)
-	}
-	return now.Add(-j.Retention)
-}
-
 // backlogOptions are the BacklogOptions that count as a run with opts.
 func backlogOptions(opts cleanup.Options) postgres.BacklogOptions {
 	return postgres.BacklogOptions{
@@ -148,7 +140,7 @@ func TestBacklog(t *testing.T) {
 		opts := cleanup.Options{Retention: map[string]time.Duration{"expire-inactive-sessions": 24 * time.Hour}}
 
 		for _, j := range cleanup.AllJobs() {
-			horizon := jobHorizon(j, clock.Now(), opts)
+			horizon := opts.HorizonOf(j, clock.Now())
 			b, err := store.Backlog(ctx, j.Name, horizon, backlogOptions(opts))
 			require.NoError(t, err, j.Name)
 			require.False(t, b.Estimated, j.Name)
@@ -164,7 +156,7 @@ func TestBacklog(t *testing.T) {
 		}
 
 		for _, j := range cleanup.AllJobs() {
-			b, err := store.Backlog(ctx, j.Name, jobHorizon(j, clock.Now(), opts), backlogOptions(opts))
+			b, err := store.Backlog(ctx, j.Name, opts.HorizonOf(j, clock.Now()), backlogOptions(opts))
 			require.NoError(t, err, j.Name)
 			require.Equal(t, postgres.Backlog{}, b, "%s: nothing is due after the run", j.Name)
 		}
