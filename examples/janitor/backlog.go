@@ -24,7 +24,8 @@ type jobBacklog struct {
 }
 
 // eta is the running time the job needs to affect its due rows at its last
-// run's rate; ok is false when there is no rate to go by.
+// run's rate, rounded up to a whole second (0 only when nothing is due); ok
+// is false when there is no rate to go by.
 func (b jobBacklog) eta() (time.Duration, bool) {
 	if b.Due == 0 {
 		return 0, true
@@ -32,11 +33,11 @@ func (b jobBacklog) eta() (time.Duration, bool) {
 	if b.last == nil || b.last.rate() == 0 {
 		return 0, false
 	}
-	secs := float64(b.Due) / b.last.rate()
+	secs := math.Ceil(float64(b.Due) / b.last.rate())
 	if secs > math.MaxInt64/float64(time.Second) {
 		return 0, false
 	}
-	return time.Duration(secs * float64(time.Second)).Round(time.Second), true
+	return time.Duration(secs) * time.Second, true
 }
 
 func runBacklog(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) int {

@@ -1,5 +1,6 @@
 // Command janitor is what an operator deploys next to the identity server:
-// it migrates, inspects and verifies the database, and runs the cleanup jobs.
+// it migrates, inspects and verifies the database, runs the cleanup jobs,
+// and reports how far behind they are and what they have left undone.
 //
 //	janitor migrate --database-url URL   apply pending migrations
 //	janitor status  --database-url URL   list applied and pending migrations
@@ -9,15 +10,30 @@
 //	                [--batch-size N] [--retention NAME=DURATION]... [--max-duration D] [--pause D]
 //	                [--target-batch-duration D] [--window-size N] [--json] [--every D]
 //	                [--inactive-session-ttl D] [--mas-config FILE] [--keep-policy-data N]
+//	                [--metrics-addr HOST:PORT] [--parallel-replicas]
+//	janitor backlog --database-url URL [--json] [--exact-within D] [selection flags of run]
+//	janitor audit   --database-url URL [--json] [--now RFC3339] [--retention NAME=DURATION]...
 //
 // expire-inactive-sessions runs only with a TTL: --inactive-session-ttl, or
 // --mas-config naming a MAS configuration file whose
 // experimental.inactive_session_expiration gives one (and its three
 // switches); asking for it by --job without one is a usage error (exit 2).
 //
-// run without --once runs each job on its cadence (MAS's schedule) until
+// run without --once runs each job on its cadence (MAS's schedule, or
+// --every, aligned to the clock so that replicas agree on the ticks) until
 // SIGINT or SIGTERM, then lets the batches in flight finish. It refuses to
 // start (exit 2) when verify finds the database unsafe for the selected jobs.
+// Replicas run each job once per tick: a replica takes the job's advisory
+// lock and skips the tick when another holds it or has already run it (the
+// run log, table masstore_janitor_runs). --parallel-replicas lets every
+// replica run every job, sharing its rows. --metrics-addr serves /metrics,
+// /healthz and /readyz.
+//
+// backlog prints, per job, the rows due now (each job as if it ran now,
+// alone), exact when the count takes at most --exact-within and the
+// planner's estimate past it; the oldest due row's age; the last recorded
+// run's rate; and the time to catch up at that rate. audit exits 1 when a
+// row keeps an IP address past its retention, 0 when none does.
 //
 // --database-url falls back to the DATABASE_URL environment variable.
 package main
