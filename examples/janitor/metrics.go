@@ -31,14 +31,18 @@ type metrics struct {
 // metricPrefix starts every metric name.
 const metricPrefix = "masstore_janitor_"
 
+// jobLabel names the cleanup job of a series. Not "job": Prometheus gives
+// every scraped series a job label of its own, the scrape job's name.
+const jobLabel = "cleanup_job"
+
 // newMetrics registers the janitor's metrics, with the Go and process
 // collectors, on a registry of their own.
 func newMetrics() *metrics {
-	job := []string{"job"}
+	job := []string{jobLabel}
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		affected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: metricPrefix + "rows_affected_total",
-			Help: "Rows the job deleted, or cleared the IP address of, or finished (kind), in committed batches."}, []string{"job", "kind"}),
+			Help: "Rows the job deleted, or cleared the IP address of, or finished (kind), in committed batches."}, []string{jobLabel, "kind"}),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: metricPrefix + "rows_skipped_total",
 			Help: "Rows the job examined and kept (a browser session with live children, a refresh token with a live successor, ...)."}, job),
 		batches: prometheus.NewCounterVec(prometheus.CounterOpts{Name: metricPrefix + "batches_total",
@@ -51,13 +55,13 @@ func newMetrics() *metrics {
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: metricPrefix + "errors_total",
 			Help: "Runs of the job that failed (a batch or the database failed)."}, job),
 		runsSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: metricPrefix + "runs_skipped_total",
-			Help: "Scheduled runs this replica left to another: reason=locked, another replica was running the job; reason=done, another replica had run it for this tick."}, []string{"job", "reason"}),
+			Help: "Scheduled runs this replica left to another: reason=locked, another replica was running the job; reason=done, another replica had run it for this tick."}, []string{jobLabel, "reason"}),
 		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: metricPrefix + "last_success_timestamp_seconds",
 			Help: "Unix time at which the job last ran to its end (or to a --max-duration stop) without error."}, job),
 		running: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: metricPrefix + "running",
 			Help: "1 while the job runs on this replica, else 0."}, job),
 		backlog: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: metricPrefix + "backlog_rows",
-			Help: "Rows due now: measured as the job starts, less what it has affected since."}, job),
+			Help: "Rows due now: measured as the job starts, less what it has affected since; exported by the replica that last ran the job."}, job),
 		backlogEstimated: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: metricPrefix + "backlog_estimated",
 			Help: "1 when backlog_rows started from the planner's estimate (the exact count took too long), else 0."}, job),
 	}
@@ -125,9 +129,13 @@ func (m *metrics) jobDone(r cleanup.Report, failed bool, at time.Time) {
 	}
 }
 
-// runSkipped counts a scheduled run left to another replica.
+// runSkipped counts a scheduled run left to another replica, and drops this
+// replica's backlog of the job: the replica that runs it measures a fresh
+// one, and a stale figure here would hide it behind max by (cleanup_job).
 func (m *metrics) runSkipped(job, reason string) {
 	m.runsSkipped.WithLabelValues(job, reason).Inc()
+	m.backlog.DeleteLabelValues(job)
+	m.backlogEstimated.DeleteLabelValues(job)
 }
 
 // runFailed counts a run that failed before the job started (its lock

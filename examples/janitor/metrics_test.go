@@ -51,37 +51,61 @@ func TestMetricsCountWhatChanged(t *testing.T) {
 	require.Contains(t, m, "masstore_janitor_rows_affected_total")
 	require.Contains(t, m, "go_goroutines", "the Go collector is on")
 	require.Contains(t, m, "process_resident_memory_bytes", "the process collector is on")
-	require.Zero(t, value(m, "masstore_janitor_rows_affected_total", "job", del, "kind", "deleted"))
+	require.Zero(t, value(m, "masstore_janitor_rows_affected_total", "cleanup_job", del, "kind", "deleted"))
 
 	// During: the deleting job is in flight.
 	r.waitFor(`msg="job started" job=` + del)
 	r.waitFor(`msg=progress job=` + del + `|msg="job done" job=` + del)
 	during := scrape(t, base)
-	deleted := value(during, "masstore_janitor_rows_affected_total", "job", del, "kind", "deleted")
+	deleted := value(during, "masstore_janitor_rows_affected_total", "cleanup_job", del, "kind", "deleted")
 	if r.count(`msg="job done" job=`+del) == 0 {
-		require.Equal(t, 1.0, value(during, "masstore_janitor_running", "job", del))
+		require.Equal(t, 1.0, value(during, "masstore_janitor_running", "cleanup_job", del))
 	}
 	require.Equal(t, float64(finishedBefore-count("finished_at IS NOT NULL")), deleted,
 		"the counter is what count(*) lost, batch by batch")
-	require.Equal(t, float64(n), value(during, "masstore_janitor_backlog_rows", "job", del)+deleted, "the backlog goes down as rows go")
+	require.Equal(t, float64(n), value(during, "masstore_janitor_backlog_rows", "cleanup_job", del)+deleted, "the backlog goes down as rows go")
 
 	// After both jobs ran.
 	r.waitFor(`msg="job done" job=` + del)
 	r.waitFor(`msg="job done" job=` + clear)
 	after := scrape(t, base)
-	require.Equal(t, float64(finishedBefore-count("finished_at IS NOT NULL")), value(after, "masstore_janitor_rows_affected_total", "job", del, "kind", "deleted"))
-	require.Equal(t, float64(n), value(after, "masstore_janitor_rows_affected_total", "job", del, "kind", "deleted"))
-	require.Equal(t, float64(ipsBefore-count("last_active_ip IS NOT NULL")), value(after, "masstore_janitor_rows_affected_total", "job", clear, "kind", "cleared"))
-	require.Equal(t, float64(n), value(after, "masstore_janitor_rows_affected_total", "job", clear, "kind", "cleared"))
-	require.Equal(t, 0.0, value(after, "masstore_janitor_running", "job", del))
-	require.Zero(t, value(after, "masstore_janitor_backlog_rows", "job", del))
-	require.Zero(t, value(after, "masstore_janitor_errors_total", "job", del))
-	require.GreaterOrEqual(t, value(after, "masstore_janitor_batches_total", "job", del), float64(n/100))
-	require.Equal(t, value(after, "masstore_janitor_batches_total", "job", del), value(after, "masstore_janitor_batch_duration_seconds", "job", del),
+	require.Equal(t, float64(finishedBefore-count("finished_at IS NOT NULL")), value(after, "masstore_janitor_rows_affected_total", "cleanup_job", del, "kind", "deleted"))
+	require.Equal(t, float64(n), value(after, "masstore_janitor_rows_affected_total", "cleanup_job", del, "kind", "deleted"))
+	require.Equal(t, float64(ipsBefore-count("last_active_ip IS NOT NULL")), value(after, "masstore_janitor_rows_affected_total", "cleanup_job", clear, "kind", "cleared"))
+	require.Equal(t, float64(n), value(after, "masstore_janitor_rows_affected_total", "cleanup_job", clear, "kind", "cleared"))
+	require.Equal(t, 0.0, value(after, "masstore_janitor_running", "cleanup_job", del))
+	require.Zero(t, value(after, "masstore_janitor_backlog_rows", "cleanup_job", del))
+	require.Zero(t, value(after, "masstore_janitor_errors_total", "cleanup_job", del))
+	require.GreaterOrEqual(t, value(after, "masstore_janitor_batches_total", "cleanup_job", del), float64(n/100))
+	require.Equal(t, value(after, "masstore_janitor_batches_total", "cleanup_job", del), value(after, "masstore_janitor_batch_duration_seconds", "cleanup_job", del),
 		"one duration observed per batch")
-	require.Positive(t, value(after, "masstore_janitor_last_success_timestamp_seconds", "job", del))
-	require.Zero(t, value(after, "masstore_janitor_rows_skipped_total", "job", del), "no finished session is kept")
+	require.Positive(t, value(after, "masstore_janitor_last_success_timestamp_seconds", "cleanup_job", del))
+	require.Zero(t, value(after, "masstore_janitor_rows_skipped_total", "cleanup_job", del), "no finished session is kept")
 
 	require.NoError(t, r.cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, r.cmd.Wait())
+}
+
+// A replica that leaves a job to another stops exporting its backlog, so
+// that across replicas the one that ran the job last is the only figure.
+func TestSkippedRunDropsTheBacklog(t *testing.T) {
+	t.Parallel()
+	m := newMetrics()
+	const job = "cleanup-queue-jobs"
+	backlog := func() (n int) {
+		families, err := m.registry.Gather()
+		require.NoError(t, err)
+		for _, f := range families {
+			if f.GetName() == metricPrefix+"backlog_rows" || f.GetName() == metricPrefix+"backlog_estimated" {
+				n += len(f.GetMetric())
+			}
+		}
+		return n
+	}
+	m.setBacklog(job, 12, true)
+	require.Equal(t, 2, backlog())
+	m.runSkipped(job, "done")
+	require.Zero(t, backlog())
+	m.setBacklog(job, 3, false)
+	require.Equal(t, 2, backlog())
 }

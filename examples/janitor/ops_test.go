@@ -132,10 +132,10 @@ func TestReplicasRunEachJobOncePerTick(t *testing.T) {
 		// runs_total counts the runs each replica did; those it skipped are
 		// runs_skipped_total. The scrape came after the log lines it is
 		// compared with, and a later tick may have come in between.
-		runs := value(ma, "masstore_janitor_runs_total", "job", job) + value(mb, "masstore_janitor_runs_total", "job", job)
+		runs := value(ma, "masstore_janitor_runs_total", "cleanup_job", job) + value(mb, "masstore_janitor_runs_total", "cleanup_job", job)
 		require.GreaterOrEqual(t, runs, float64(len(done)))
 		require.LessOrEqual(t, runs, float64(len(done)+2))
-		require.Zero(t, value(ma, "masstore_janitor_errors_total", "job", job)+value(mb, "masstore_janitor_errors_total", "job", job))
+		require.Zero(t, value(ma, "masstore_janitor_errors_total", "cleanup_job", job)+value(mb, "masstore_janitor_errors_total", "cleanup_job", job))
 	}
 	require.NoError(t, a.cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, b.cmd.Process.Signal(syscall.SIGTERM))

@@ -15,22 +15,17 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// janitorPackage is built for the memory scenario.
+// janitorPackage is built for the memory and backlog scenarios.
 const janitorPackage = "github.com/masstore/masstore/examples/janitor"
 
 // memory runs the janitor binary, as an operator would, over the largest
 // compat dataset, and reads its peak resident set from the kernel.
 func (b *bench) memory(ctx context.Context) error {
-	dir, err := os.MkdirTemp("", "masstore-bench-janitor-")
+	bin, remove, err := b.buildJanitor(ctx)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "janitor")
-	b.logf("building %s", janitorPackage)
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, janitorPackage).CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s (run the benchmark from the repository): %w\n%s", janitorPackage, err, out)
-	}
+	defer remove()
 	n := b.largestCompat()
 	ds := compatDataset(n)
 	var rows []result
@@ -46,13 +41,31 @@ func (b *bench) memory(ctx context.Context) error {
 			measured: fmt.Sprintf("%.1f MiB", mib), bound: fmt.Sprintf("< %d MiB", boundMemoryMiB), met: mib < boundMemoryMiB,
 		})
 	}
-	b.dropTemplate(ctx, ds)
+	if !b.needsLater("memory", n) {
+		b.dropTemplate(ctx, ds)
+	}
 	b.addSection(section{
 		title: fmt.Sprintf("memory: `janitor run --once --job %s` over %d finished compat sessions of %d", jobCompat, n, 2*n),
 		note:  "peak RSS (VmHWM, from the kernel's rusage of the child) in the last column",
 		rows:  rows,
 	})
 	return nil
+}
+
+// buildJanitor builds the janitor into a temporary directory; remove
+// deletes it.
+func (b *bench) buildJanitor(ctx context.Context) (bin string, remove func(), err error) {
+	dir, err := os.MkdirTemp("", "masstore-bench-janitor-")
+	if err != nil {
+		return "", nil, err
+	}
+	bin = filepath.Join(dir, "janitor")
+	b.logf("building %s", janitorPackage)
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, janitorPackage).CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, fmt.Errorf("go build %s (run the benchmark from the repository): %w\n%s", janitorPackage, err, out)
+	}
+	return bin, func() { os.RemoveAll(dir) }, nil
 }
 
 // janitorReport is the part of `janitor run --json` read here.

@@ -110,7 +110,7 @@ func TestTinyRun(t *testing.T) {
 		t.Skip("starts PostgreSQL")
 	}
 	args := []string{"--sizes", "compat=300,user-blocked=500,flat=100:300,ip=300",
-		"--scenario", "compat,oauth2,user-blocked,flat,flat-in-order,ip", "--compat-targets", "50ms"}
+		"--scenario", "compat,oauth2,user-blocked,flat,flat-in-order,ip,backlog", "--compat-targets", "50ms"}
 	if u := os.Getenv("MASSTORE_TEST_DATABASE_URL"); u != "" {
 		args = append(args, "--database-url", u)
 	} else if _, err := pgcluster.FindBinaries(); err != nil {
@@ -119,7 +119,7 @@ func TestTinyRun(t *testing.T) {
 	var out strings.Builder
 	require.NoError(t, run(context.Background(), args, &out, io.Discard))
 	for _, want := range []string{"single-statement-tuned", "common-1000", "masstore-adaptive-50ms", "masstore-adaptive-100ms-window-25000",
-		"earlier-1000-mas-indexes", "masstore-1000-mas-indexes", "compat_in_order_300", "oauth2_300", "users_blocked_500", "compat_300", "queue_300", "### Goals"} {
+		"earlier-1000-mas-indexes", "masstore-1000-mas-indexes", "compat_in_order_300", "oauth2_300", "users_blocked_500", "compat_300", "queue_300", "backlog: `janitor backlog --job cleanup-finished-compat-sessions`, 600 compat sessions (300 due)", "### Goals"} {
 		require.Contains(t, out.String(), want)
 	}
 }

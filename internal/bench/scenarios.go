@@ -21,7 +21,7 @@ const (
 )
 
 // scenarioNames are the scenarios run by default, in the order they run.
-var scenarioNames = []string{"compat", "oauth2", "user-blocked", "flat", "ip", "memory"}
+var scenarioNames = []string{"compat", "oauth2", "user-blocked", "flat", "ip", "memory", "backlog"}
 
 // optionalScenarios run only when named: flat-in-order is the flat scenario
 // on sessions finished in creation order (is the growth of the per-row cost
@@ -44,6 +44,8 @@ func (b *bench) runScenario(ctx context.Context, name string) error {
 		return b.ip(ctx)
 	case "memory":
 		return b.memory(ctx)
+	case "backlog":
+		return b.backlog(ctx)
 	}
 	return fmt.Errorf("unknown scenario %q (known: %s)", name, strings.Join(slices.Concat(scenarioNames, optionalScenarios), ", "))
 }
@@ -275,7 +277,8 @@ func (b *bench) largestCompat() int {
 }
 
 // needsLater reports whether a scenario after `after` uses the compat
-// dataset of size n (the memory scenario uses the largest).
+// dataset of size n (the memory scenario uses the largest, the backlog
+// scenario the flat scenario's large one).
 func (b *bench) needsLater(after string, n int) bool {
 	seen := false
 	for _, s := range b.cfg.scenarios {
@@ -284,6 +287,8 @@ func (b *bench) needsLater(after string, n int) bool {
 			case s == "memory" && n == b.largestCompat():
 				return true
 			case s == "flat" && (n == b.cfg.sizes.flatSmall || n == b.cfg.sizes.flatLarge):
+				return true
+			case s == "backlog" && n == b.cfg.sizes.flatLarge:
 				return true
 			}
 		}
