@@ -251,13 +251,7 @@ func TestAuditRetentionMovesTheHorizon(t *testing.T) {
 
 func TestAuditUsageErrors(t *testing.T) {
 	t.Parallel()
-	// An unreachable database: usage errors must be found before connecting.
-	const unreachable = "postgres://u:pw@127.0.0.1:1/db?sslmode=disable&connect_timeout=2"
-	for _, tc := range []struct {
-		name string
-		args []string
-		want string
-	}{
+	requireUsageErrors(t, "audit", []usageCase{
 		{"unknown job", []string{"--retention", "no-such-job=1d"}, `"no-such-job"`},
 		{"bad duration", []string{"--retention", "cleanup-user-registrations=forever"}, `"forever"`},
 		{"retention out of range", []string{"--retention", "cleanup-user-registrations=-1h"}, "cleanup-user-registrations out of range"},
@@ -265,10 +259,28 @@ func TestAuditUsageErrors(t *testing.T) {
 		{"zero now", []string{"--now", "0001-01-01T00:00:00Z"}, "zero time"},
 		{"extra argument", []string{"extra"}, `janitor audit: unexpected argument "extra"`},
 		{"unknown flag", []string{"--no-such-flag"}, "no-such-flag"},
-	} {
+	})
+}
+
+// unreachableDatabase is a URL nothing answers at.
+const unreachableDatabase = "postgres://u:pw@127.0.0.1:1/db?sslmode=disable&connect_timeout=2"
+
+// usageCase is arguments a command must refuse, and what its error says.
+type usageCase struct {
+	name string
+	args []string
+	want string
+}
+
+// requireUsageErrors runs the command with each case's arguments against an
+// unreachable database: it must exit 2 with the case's error before it
+// connects, and print nothing on stdout.
+func requireUsageErrors(t *testing.T, command string, cases []usageCase) {
+	t.Helper()
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			code, out, errOut := janitor(t, nil, append([]string{"audit", "--database-url", unreachable}, tc.args...)...)
+			code, out, errOut := janitor(t, nil, append([]string{command, "--database-url", unreachableDatabase}, tc.args...)...)
 			require.Equal(t, exitUsage, code, errOut)
 			require.Contains(t, errOut, tc.want)
 			require.Empty(t, out)
@@ -281,7 +293,7 @@ func TestAuditFailures(t *testing.T) {
 
 	t.Run("unreachable database", func(t *testing.T) {
 		t.Parallel()
-		code, out, errOut := janitor(t, nil, "audit", "--database-url", "postgres://u:pw@127.0.0.1:1/db?sslmode=disable&connect_timeout=2")
+		code, out, errOut := janitor(t, nil, "audit", "--database-url", unreachableDatabase)
 		require.Equal(t, exitFailure, code)
 		require.Contains(t, errOut, "janitor audit: connect to postgres://u:xxxxx@127.0.0.1:1/db")
 		require.NotContains(t, errOut, "pw")

@@ -143,32 +143,17 @@ func TestBacklogETAIsTheDueRowsAtTheLastRate(t *testing.T) {
 
 func TestBacklogUsageErrors(t *testing.T) {
 	t.Parallel()
-	// An unreachable database: usage errors must be found before connecting.
-	const unreachable = "postgres://u:pw@127.0.0.1:1/db?sslmode=disable&connect_timeout=2"
-	for _, tc := range []struct {
-		name string
-		args []string
-		want string
-	}{
+	requireUsageErrors(t, "backlog", []usageCase{
 		{"unknown job", []string{"--job", "no-such-job"}, `"no-such-job"`},
 		{"zero bound", []string{"--exact-within", "0s"}, "--exact-within 0s: want a positive duration"},
 		{"negative bound", []string{"--exact-within", "-1s"}, "--exact-within -1s: want a positive duration"},
 		{"bad bound", []string{"--exact-within", "soon"}, `"soon"`},
 		{"bad now", []string{"--now", "yesterday"}, `"yesterday"`},
 		{"extra argument", []string{"extra"}, `janitor backlog: unexpected argument "extra"`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			code, out, errOut := janitor(t, nil, append([]string{"backlog", "--database-url", unreachable}, tc.args...)...)
-			require.Equal(t, exitUsage, code, errOut)
-			require.Contains(t, errOut, tc.want)
-			require.Empty(t, out)
-		})
-	}
-
+	})
 	t.Run("unreachable database", func(t *testing.T) {
 		t.Parallel()
-		code, out, errOut := janitor(t, nil, "backlog", "--database-url", unreachable)
+		code, out, errOut := janitor(t, nil, "backlog", "--database-url", unreachableDatabase)
 		require.Equal(t, exitFailure, code)
 		require.Contains(t, errOut, "janitor backlog: connect to postgres://u:xxxxx@127.0.0.1:1/db")
 		require.Empty(t, out)

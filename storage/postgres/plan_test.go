@@ -270,3 +270,38 @@ func TestCleanupPlans(t *testing.T) {
 		}
 	})
 }
+
+// TestBacklogPlans checks that each job's backlog count reads indexes, as
+// the job does: never a sequential scan of a big table.
+func TestBacklogPlans(t *testing.T) {
+	t.Parallel()
+	db := planFixture(t)
+	big := map[string]bool{}
+	var names []string
+	require.NoError(t, db.Select(&names, `SELECT relname FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace AND reltuples >= 1000`))
+	for _, n := range names {
+		big[n] = true
+	}
+	horizon := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	for _, j := range backlogJobs {
+		rows := j.rows(BacklogOptions{})
+		if rows == "" {
+			continue
+		}
+		t.Run(j.name, func(t *testing.T) {
+			var arg any = storage.Horizon(horizon)
+			if j.ulid {
+				arg = key(ulidx.Horizon(horizon))
+			}
+			var out []byte
+			require.NoError(t, db.QueryRowx(`EXPLAIN (FORMAT JSON) SELECT count(*) FROM (`+rows+`) AS due`, arg).Scan(&out))
+			var plans []struct {
+				Plan planNode `json:"Plan"`
+			}
+			require.NoError(t, json.Unmarshal(out, &plans))
+			plans[0].Plan.walk(func(n planNode) {
+				require.False(t, n.NodeType == "Seq Scan" && big[n.RelationName], "sequential scan of %s:\n%s", n.RelationName, out)
+			})
+		})
+	}
+}
