@@ -12,15 +12,18 @@ import (
 // The database checks take a sqlx.QueryerContext so that one code path
 // serves a *sqlx.DB and the read-only *sqlx.Tx that [Check] runs them in.
 
-// synapseColumns are the tables and columns the checks read, in the order
-// missing ones are reported.
+// synapseColumns are the tables and columns the checks and the migration
+// read, in the order missing ones are reported.
 var synapseColumns = []struct {
 	table   string
 	columns []string
 }{
-	{"users", []string{"name", "is_guest"}},
-	{"user_threepids", []string{"user_id", "medium"}},
-	{"user_external_ids", []string{"auth_provider", "user_id"}},
+	{"users", []string{"name", "password_hash", "creation_ts", "admin", "is_guest", "appservice_id", "deactivated", "locked"}},
+	{"user_threepids", []string{"user_id", "medium", "address", "added_at"}},
+	{"user_external_ids", []string{"auth_provider", "external_id", "user_id"}},
+	{"devices", []string{"user_id", "device_id", "display_name", "last_seen", "ip", "user_agent", "hidden"}},
+	{"access_tokens", []string{"id", "user_id", "device_id", "token", "valid_until_ms", "puppets_user_id", "last_validated", "refresh_token_id", "used"}},
+	{"refresh_tokens", []string{"id", "user_id", "device_id", "token", "next_token_id"}},
 }
 
 // VerifySynapseSchema returns an error wrapping [ErrNotSynapseDatabase],
@@ -210,8 +213,11 @@ const maxExamples = 5
 // them through and its migration then fails on them.
 func CheckServerNames(ctx context.Context, q sqlx.QueryerContext, serverName string) (Findings, error) {
 	// A localpart cannot contain ':', so the server part starts after the
-	// first one; an id without ':' is flagged too.
-	const foreign = `FROM users WHERE substr(name, strpos(name, ':') + 1) <> $1`
+	// first one; an id without ':' is flagged too. Appservice users of this
+	// server whose localpart does hold a ':' are not: the migration ignores
+	// them with a warning, as MAS's does.
+	const foreign = `FROM users WHERE substr(name, strpos(name, ':') + 1) <> $1
+		AND NOT (appservice_id IS NOT NULL AND right(name, length($1) + 1) = ':' || $1)`
 	var n int64
 	if err := sqlx.GetContext(ctx, q, &n, `SELECT count(*) `+foreign, serverName); err != nil {
 		return nil, fmt.Errorf("count users of other servers: %w", err)

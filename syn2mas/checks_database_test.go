@@ -58,7 +58,7 @@ func TestVerifySynapseSchema(t *testing.T) {
 		db := pgtest.Empty(t)
 		err := syn2mas.VerifySynapseSchema(t.Context(), db.DB)
 		require.ErrorIs(t, err, syn2mas.ErrNotSynapseDatabase)
-		require.EqualError(t, err, "not a Synapse database: tables users, user_threepids, user_external_ids missing")
+		require.EqualError(t, err, "not a Synapse database: tables users, user_threepids, user_external_ids, devices, access_tokens, refresh_tokens missing")
 	})
 
 	t.Run("MissingUserExternalIDs", func(t *testing.T) {

@@ -77,6 +77,16 @@ const (
 	// CodeForeignServerUsers (error): users (Count, a few in Examples) whose
 	// Matrix ID is not on `server_name`; MAS's migration fails on them.
 	CodeForeignServerUsers Code = "foreign_server_users"
+
+	// CodeAppserviceLocalpart (warning, from [Migrate]): appservice users
+	// (Count, a few in Examples) whose localpart holds a ':' were ignored,
+	// as MAS's tool ignores them.
+	CodeAppserviceLocalpart Code = "appservice_localpart_invalid"
+	// CodeInvalidDeviceIP (warning, from [Migrate]): devices (Count, a few
+	// in Examples as "user device ip") whose last IP is not an address; their
+	// compat sessions were migrated without one. Synapse's "-" is not
+	// counted.
+	CodeInvalidDeviceIP Code = "device_ip_invalid"
 )
 
 // Finding is one result of a check.

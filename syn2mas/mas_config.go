@@ -5,7 +5,7 @@ import (
 	"os"
 )
 
-// MASConfig is the part of MAS's configuration the checks read.
+// MASConfig is the part of MAS's configuration syn2mas reads.
 type MASConfig struct {
 	// File is the file that was read.
 	File string
@@ -19,6 +19,8 @@ type MASConfig struct {
 	CaptchaService string
 	// TOSURI is `branding.tos_uri` ("" when absent).
 	TOSURI string
+	// DatabaseURI is `database.uri`, the MAS database ("" when absent).
+	DatabaseURI string
 	// UpstreamProviders is `upstream_oauth2.providers`.
 	UpstreamProviders []UpstreamProvider
 }
@@ -57,6 +59,16 @@ type UpstreamProvider struct {
 	// SynapseIDPID is `synapse_idp_id`, the Synapse provider whose users this
 	// provider takes over ("" when absent).
 	SynapseIDPID string
+	// ClientID is `client_id`.
+	ClientID string
+	// Scope is `scope`.
+	Scope string
+	// TokenEndpointAuthMethod is `token_endpoint_auth_method`.
+	TokenEndpointAuthMethod string
+	// HumanName is `human_name` ("" when absent).
+	HumanName string
+	// BrandName is `brand_name` ("" when absent).
+	BrandName string
 }
 
 // defaultPasswordSchemes is what MAS uses when `passwords.schemes` is absent.
@@ -83,6 +95,7 @@ func LoadMASConfig(path string) (*MASConfig, error) {
 		Homeserver:     d.str(d.get(d.get(top, "matrix"), "homeserver")),
 		CaptchaService: d.str(d.get(d.get(top, "captcha"), "service")),
 		TOSURI:         d.str(d.get(d.get(top, "branding"), "tos_uri")),
+		DatabaseURI:    d.str(d.get(d.get(top, "database"), "uri")),
 	}
 	schemes := d.get(d.get(top, "passwords"), "schemes")
 	if schemes.absent() {
@@ -96,6 +109,12 @@ func LoadMASConfig(path string) (*MASConfig, error) {
 			ID:           d.str(d.get(item, "id")),
 			Issuer:       d.str(d.get(item, "issuer")),
 			SynapseIDPID: d.str(d.get(item, "synapse_idp_id")),
+			ClientID:     d.str(d.get(item, "client_id")),
+			Scope:        d.str(d.get(item, "scope")),
+			HumanName:    d.str(d.get(item, "human_name")),
+			BrandName:    d.str(d.get(item, "brand_name")),
+
+			TokenEndpointAuthMethod: d.str(d.get(item, "token_endpoint_auth_method")),
 		})
 	}
 	if err := d.err(); err != nil {

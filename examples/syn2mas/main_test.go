@@ -239,7 +239,7 @@ func TestCheckCouldNotRun(t *testing.T) {
 		empty := pgtest.Empty(t)
 		r := runCmd("check", "--config", b.mas, "--synapse-config", b.synapse, "--synapse-database-uri", empty.URL)
 		require.Equal(t, 1, r.code)
-		require.Equal(t, "syn2mas check: could not check: not a Synapse database: tables users, user_threepids, user_external_ids missing\n", r.stderr)
+		require.Equal(t, "syn2mas check: could not check: not a Synapse database: tables users, user_threepids, user_external_ids, devices, access_tokens, refresh_tokens missing\n", r.stderr)
 	})
 
 	t.Run("DatabaseWithoutUserExternalIDs", func(t *testing.T) {

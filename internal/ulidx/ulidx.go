@@ -6,6 +6,7 @@ package ulidx
 import (
 	"container/list"
 	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"sync"
 	"time"
@@ -93,8 +94,17 @@ var Max = ulid.ULID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 
 
 // UUID formats id as a PostgreSQL uuid literal.
 func UUID(id ulid.ULID) string {
-	b := id[:]
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	var out [36]byte
+	hex.Encode(out[0:8], id[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], id[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], id[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], id[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:36], id[10:16])
+	return string(out[:])
 }
 
 // ParseUUID parses a uuid as PostgreSQL prints it.

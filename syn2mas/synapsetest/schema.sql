@@ -1,4 +1,4 @@
--- The Synapse tables the syn2mas checks read, as Synapse's own schema
+-- The Synapse tables syn2mas reads, as Synapse's own schema
 -- (synapse/storage/schema/main/full_schemas) declares them for PostgreSQL.
 
 CREATE TABLE users (
@@ -38,3 +38,44 @@ CREATE TABLE user_external_ids (
     CONSTRAINT user_external_ids_auth_provider_external_id_key UNIQUE (auth_provider, external_id)
 );
 CREATE INDEX user_external_ids_user_id_idx ON user_external_ids (user_id);
+
+CREATE TABLE devices (
+    user_id text NOT NULL,
+    device_id text NOT NULL,
+    display_name text,
+    last_seen bigint,
+    ip text,
+    user_agent text,
+    hidden boolean DEFAULT false,
+    CONSTRAINT device_uniqueness UNIQUE (user_id, device_id)
+);
+
+CREATE TABLE access_tokens (
+    id bigint NOT NULL,
+    user_id text NOT NULL,
+    device_id text,
+    token text NOT NULL,
+    valid_until_ms bigint,
+    puppets_user_id text,
+    last_validated bigint,
+    refresh_token_id bigint,
+    used boolean,
+    CONSTRAINT access_tokens_pkey PRIMARY KEY (id),
+    CONSTRAINT access_tokens_token_key UNIQUE (token)
+);
+CREATE INDEX access_tokens_device_id ON access_tokens (user_id, device_id);
+CREATE INDEX access_tokens_refresh_token_id_idx ON access_tokens (refresh_token_id);
+
+CREATE TABLE refresh_tokens (
+    id bigint NOT NULL,
+    user_id text NOT NULL,
+    device_id text NOT NULL,
+    token text NOT NULL,
+    next_token_id bigint,
+    expiry_ts bigint,
+    ultimate_session_expiry_ts bigint,
+    CONSTRAINT refresh_tokens_pkey PRIMARY KEY (id),
+    CONSTRAINT refresh_tokens_token_key UNIQUE (token)
+);
+CREATE INDEX refresh_tokens_device_id ON refresh_tokens (user_id, device_id);
+CREATE INDEX refresh_tokens_next_token_id ON refresh_tokens (next_token_id) WHERE next_token_id IS NOT NULL;
