@@ -96,8 +96,9 @@ func CheckDatabase(ctx context.Context, q sqlx.QueryerContext, syn *SynapseConfi
 	return all, nil
 }
 
-// CheckGuestUsers warns about guest users (`users.is_guest <> 0`): MAS has
-// no guests, so they are not migrated.
+// CheckGuestUsers warns about guest users (`users.is_guest <> 0`): they are
+// migrated as MAS users marked is_guest, without their devices and tokens,
+// so none of them stays logged in.
 func CheckGuestUsers(ctx context.Context, q sqlx.QueryerContext) (Findings, error) {
 	var n int64
 	if err := sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM users WHERE is_guest <> 0`); err != nil {
@@ -106,14 +107,15 @@ func CheckGuestUsers(ctx context.Context, q sqlx.QueryerContext) (Findings, erro
 	if n == 0 {
 		return nil, nil
 	}
-	f := warningf(CodeGuestUsers, "%s will not be migrated, as MAS has no guest accounts", plural(n, "guest user", "guest users"))
+	f := warningf(CodeGuestUsers, "%s: migrated as guest accounts without their sessions; MAS has no guest access, so they stay logged out", plural(n, "guest user", "guest users"))
 	f.Count = n
 	return Findings{f}, nil
 }
 
 // CheckThreepids warns about third-party ids other than e-mail addresses
-// (phone numbers, say): MAS keeps only e-mail addresses. Examples lists the
-// media found.
+// (phone numbers, say): they are migrated to
+// user_unsupported_third_party_ids, which MAS keeps but does not use.
+// Examples lists the media found.
 func CheckThreepids(ctx context.Context, q sqlx.QueryerContext) (Findings, error) {
 	var rows []struct {
 		Medium string `db:"medium"`
@@ -135,7 +137,7 @@ func CheckThreepids(ctx context.Context, q sqlx.QueryerContext) (Findings, error
 		media = append(media, r.Medium)
 		detail = append(detail, fmt.Sprintf("%s: %d", r.Medium, r.Count))
 	}
-	f := warningf(CodeNonEmailThreepids, "%s (%s) and will not be migrated, as MAS keeps only e-mail addresses",
+	f := warningf(CodeNonEmailThreepids, "%s (%s): they are kept in user_unsupported_third_party_ids, but MAS uses only e-mail addresses",
 		plural(n, "third-party id is not an e-mail address", "third-party ids are not e-mail addresses"), strings.Join(detail, ", "))
 	f.Count, f.Examples = n, media
 	return Findings{f}, nil

@@ -110,7 +110,7 @@ func TestCheckGuestUsers(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, syn2mas.Findings{{
 			Code: syn2mas.CodeGuestUsers, Severity: syn2mas.SeverityWarning, Count: 2,
-			Message: "2 guest users will not be migrated, as MAS has no guest accounts",
+			Message: "2 guest users: migrated as guest accounts without their sessions; MAS has no guest access, so they stay logged out",
 		}}, fs)
 	})
 

@@ -3,6 +3,8 @@ package syn2mas
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -80,6 +82,9 @@ func startWriters(ctx context.Context, db *sql.DB) (*copyWriters, error) {
 }
 
 func (w *copyWriter) run(ctx context.Context, conn *sql.Conn) error {
+	if err := noticeClientGone(ctx, conn); err != nil {
+		return fmt.Errorf("write %s: set up the connection: %w", w.table, err)
+	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("write %s: begin: %w", w.table, err)
@@ -93,7 +98,7 @@ func (w *copyWriter) run(ctx context.Context, conn *sql.Conn) error {
 	for batch := range w.ch {
 		for _, row := range batch {
 			if _, err := stmt.ExecContext(ctx, row...); err != nil {
-				return fmt.Errorf("write %s: COPY: %w", w.table, err)
+				return fmt.Errorf("write %s: COPY: %w", w.table, connectionLost(err))
 			}
 		}
 	}
@@ -101,7 +106,7 @@ func (w *copyWriter) run(ctx context.Context, conn *sql.Conn) error {
 		return context.Cause(ctx)
 	}
 	if _, err := stmt.ExecContext(ctx); err != nil {
-		return fmt.Errorf("write %s: finish COPY: %w", w.table, err)
+		return fmt.Errorf("write %s: finish COPY: %w", w.table, connectionLost(err))
 	}
 	if err := stmt.Close(); err != nil {
 		return fmt.Errorf("write %s: finish COPY: %w", w.table, err)
@@ -110,6 +115,16 @@ func (w *copyWriter) run(ctx context.Context, conn *sql.Conn) error {
 		return fmt.Errorf("write %s: commit: %w", w.table, err)
 	}
 	return nil
+}
+
+// connectionLost says in words what lib/pq's driver.ErrBadConn means during
+// a COPY: the server ended the connection (pg_terminate_backend, a restart,
+// a failover) or the network failed. The error still matches ErrBadConn.
+func connectionLost(err error) error {
+	if errors.Is(err, driver.ErrBadConn) {
+		return fmt.Errorf("the connection to the MAS database was lost (ended by the server, or the network failed): %w", err)
+	}
+	return err
 }
 
 // add queues one row for table. It returns the load's error once it has
@@ -152,10 +167,12 @@ func (ws *copyWriters) finish() error {
 	return ws.wait()
 }
 
-// abort stops every writer without committing.
-func (ws *copyWriters) abort(cause error) {
+// abort stops every writer without committing, and returns the load's
+// first error: a writer's, when one failed first (the reader then only saw
+// the cancellation), else cause.
+func (ws *copyWriters) abort(cause error) error {
 	ws.fail(cause)
-	_ = ws.wait()
+	return ws.wait()
 }
 
 func (ws *copyWriters) wait() error {

@@ -57,10 +57,10 @@ const (
 	CodeTermsNotConfigured Code = "mas_terms_of_service_not_configured"
 
 	// CodeGuestUsers (warning): the database holds guest users (Count),
-	// which are not migrated.
+	// which are migrated without their sessions (MAS has no guest access).
 	CodeGuestUsers Code = "guest_users"
 	// CodeNonEmailThreepids (warning): the database holds third-party ids
-	// other than e-mail addresses (Count), which are not migrated.
+	// other than e-mail addresses (Count), which MAS keeps but does not use.
 	CodeNonEmailThreepids Code = "non_email_threepids"
 	// CodeOAuthDelegatedLinks (error): `user_external_ids` holds
 	// "oauth-delegated" rows left by an earlier attempt; the message gives

@@ -408,6 +408,7 @@ type deviceRow struct {
 // first token (its last validation, as MAS's tool takes it), or now for a
 // device without tokens.
 func (l *loader) loadDevices(ctx context.Context) error {
+	l.progress.start(KindDevices)
 	var group []deviceRow
 	flush := func() error {
 		if len(group) == 0 {

@@ -201,8 +201,7 @@ func Migrate(ctx context.Context, synapse, mas *sql.DB, clock storage.Clock, opt
 	l := newLoader(tx.Tx, writers, opts.Synapse.ServerName, clock.Now().UTC(), providers, opts.IgnoreMissingAuthProviders, progress, warnings)
 	for _, phase := range []func(context.Context) error{l.loadUsers, l.loadThreepids, l.loadExternalIDs, l.loadDevicelessTokens, l.loadDevices} {
 		if err := phase(writers.ctx); err != nil {
-			writers.abort(err)
-			return nil, err
+			return nil, writers.abort(err)
 		}
 	}
 	l.users = nil // the user map is done with: let the restore have the memory

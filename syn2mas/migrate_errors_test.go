@@ -1,6 +1,7 @@
 package syn2mas_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -121,7 +122,11 @@ func TestMigrateRefusesBadInput(t *testing.T) {
 		defer conn.Close()
 		_, err = conn.ExecContext(t.Context(), `SELECT pg_advisory_lock(6584285998412104315)`)
 		require.NoError(t, err)
-		require.ErrorIs(t, m.run(), syn2mas.ErrMigrationRunning)
+		var pid int
+		require.NoError(t, conn.QueryRowContext(t.Context(), `SELECT pg_backend_pid()`).Scan(&pid))
+		err = m.run()
+		require.ErrorIs(t, err, syn2mas.ErrMigrationRunning)
+		require.ErrorContains(t, err, fmt.Sprintf("its lock is held by backend %d, connected since", pid))
 		m.requireNothingMigrated()
 	})
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/lib/pq"
 )
@@ -58,14 +59,40 @@ var ErrTargetNotEmpty = errors.New("the MAS database is not empty")
 // lockTarget takes the advisory lock on conn, a connection the caller keeps
 // for the whole migration (the lock is the session's).
 func lockTarget(ctx context.Context, conn *sql.Conn) error {
+	if err := noticeClientGone(ctx, conn); err != nil {
+		return fmt.Errorf("set up the MAS connection: %w", err)
+	}
 	var ok bool
 	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, advisoryLockKey).Scan(&ok); err != nil {
 		return fmt.Errorf("take the syn2mas advisory lock on the MAS database: %w", err)
 	}
 	if !ok {
-		return ErrMigrationRunning
+		var pid int
+		var since time.Time
+		err := conn.QueryRowContext(ctx, `SELECT a.pid, a.backend_start FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+			WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			  AND (l.classid::bigint << 32 | l.objid::bigint) = $1 LIMIT 1`, advisoryLockKey).Scan(&pid, &since)
+		if err != nil {
+			return ErrMigrationRunning
+		}
+		return fmt.Errorf("%w: its lock is held by backend %d, connected since %s (a killed run's backend lets go once PostgreSQL notices its client is gone)",
+			ErrMigrationRunning, pid, since.UTC().Format(time.RFC3339))
 	}
 	return nil
+}
+
+// noticeClientGone asks PostgreSQL to check every second, during a long
+// statement, that the client is still there, so that the backends of a
+// killed migration stop (and let go of its lock) at once rather than when
+// their statement ends. Servers before PostgreSQL 14 lack the setting; they
+// notice at the end of the statement.
+func noticeClientGone(ctx context.Context, conn *sql.Conn) error {
+	_, err := conn.ExecContext(ctx, `SET client_connection_check_interval = '1s'`)
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "42704" { // unrecognized configuration parameter
+		return nil
+	}
+	return err
 }
 
 // loading reports whether the MAS database is in the loading state: a run

@@ -95,7 +95,7 @@ func TestCheckExitCodes(t *testing.T) {
 		synapsetest.AddUser(t, b.db.DB, "@guest:example.com", true)
 		r := runCmd(b.args()...)
 		require.Equal(t, 11, r.code, r.stderr)
-		require.Contains(t, r.stdout, "Warnings (1):\n  - [guest_users] 1 guest user will not be migrated")
+		require.Contains(t, r.stdout, "Warnings (1):\n  - [guest_users] 1 guest user: migrated as guest accounts")
 		require.NotContains(t, r.stdout, "Errors")
 		require.Contains(t, r.stdout, "rerun with --allow-warnings")
 	})
@@ -169,7 +169,7 @@ func TestCheckJSON(t *testing.T) {
 		require.Len(t, got, 2)
 		require.Equal(t, syn2mas.Finding{
 			Code: syn2mas.CodeGuestUsers, Severity: syn2mas.SeverityWarning, Count: 1,
-			Message: "1 guest user will not be migrated, as MAS has no guest accounts",
+			Message: "1 guest user: migrated as guest accounts without their sessions; MAS has no guest access, so they stay logged out",
 		}, got[0])
 		require.Equal(t, syn2mas.CodeUnknownAuthProvider, got[1].Code)
 		require.Equal(t, syn2mas.SeverityWarning, got[1].Severity)
@@ -279,7 +279,8 @@ func TestUsage(t *testing.T) {
 		want string
 	}{
 		"NoCommand":           {nil, "usage: syn2mas check"},
-		"UnknownCommand":      {[]string{"migrate"}, `unknown command "migrate"`},
+		"UnknownCommand":      {[]string{"upgrade"}, `unknown command "upgrade"`},
+		"MigrateWithoutMAS":   {[]string{"migrate", "--synapse-config", "h.yaml"}, "--config (the MAS configuration) is required"},
 		"MissingConfig":       {[]string{"check", "--synapse-config", "h.yaml"}, "--config (the MAS configuration) is required"},
 		"MissingSynapse":      {[]string{"check", "--config", "m.yaml"}, "--synapse-config (the Synapse configuration) is required"},
 		"UnknownFlag":         {[]string{"check", "--config", "m.yaml", "--synapse-config", "h.yaml", "--frobnicate"}, "flag provided but not defined: -frobnicate"},

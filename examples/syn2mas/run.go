@@ -24,10 +24,19 @@ const (
 const usage = `usage: syn2mas check --config mas.yaml --synapse-config homeserver.yaml
                      [--synapse-config more.yaml|dir/]... [--synapse-database-uri URI]
                      [--ignore-missing-auth-providers] [--json] [--allow-warnings]
+       syn2mas migrate --config mas.yaml --synapse-config homeserver.yaml
+                     [--synapse-config more.yaml|dir/]... [--synapse-database-uri URI]
+                     [--database-url URL] [--ignore-missing-auth-providers] [--dry-run] [--json]
 
-Checks whether a Synapse homeserver can be migrated to MAS.
-Exit status: 0 no findings, 10 errors, 11 warnings only (0 with --allow-warnings),
-1 the check could not run, 2 usage error.
+check: whether a Synapse homeserver can be migrated to MAS.
+  Exit status: 0 no findings, 10 errors, 11 warnings only (0 with --allow-warnings),
+  1 the check could not run, 2 usage error.
+migrate: the schema migrations, the MAS configuration's upstream providers, the
+  checks (errors stop it, warnings are printed), then the migration itself into
+  the MAS database (database.uri of the MAS configuration, or --database-url).
+  Stop Synapse first; --dry-run may run beside it and leaves nothing behind.
+  Exit status: 0 migrated, 10 the checks found errors, 1 the migration failed
+  (nothing is left half-done: rerun it), 2 usage error.
 `
 
 // run is the command with its arguments (without the program name); it
@@ -44,6 +53,8 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	switch args[0] {
 	case "check":
 		return runCheck(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -25,6 +25,9 @@ import (
 //   - every 25th has a fourth access token, without a device;
 //   - every 7th device's IP is "-", Synapse's "no IP".
 //
+// Every token has a last validation time, so two migrations of one
+// population write the same rows whatever their clocks say.
+//
 // So Users = 1 000 000 gives 1 M users and passwords (less the appservice
 // users), 1 M e-mails, 2.1 M devices, 3.04 M access tokens and 2 M refresh
 // tokens.
@@ -131,7 +134,7 @@ func Generate(ctx context.Context, db *sql.DB, p Population) error {
 		        {base} * 1000 + 86400000 ` + series,
 		// Every 25th user's deviceless token: id 4i+3.
 		`INSERT INTO access_tokens (id, user_id, device_id, token, last_validated)
-		 SELECT 4 * i + 3, '@user' || i || ':' || {server}, NULL, 'syt_deviceless_' || i, NULL ` + series + ` WHERE i % 25 = 0`,
+		 SELECT 4 * i + 3, '@user' || i || ':' || {server}, NULL, 'syt_deviceless_' || i, {base} * 1000 + i + 3 ` + series + ` WHERE i % 25 = 0`,
 	}
 	if p.Dangling {
 		statements = append(statements, `INSERT INTO devices (user_id, device_id) SELECT '@ghost:' || {server}, 'GHOST'`)
