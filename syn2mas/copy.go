@@ -82,14 +82,14 @@ func startWriters(ctx context.Context, db *sql.DB) (*copyWriters, error) {
 }
 
 func (w *copyWriter) run(ctx context.Context, conn *sql.Conn) error {
-	if err := noticeClientGone(ctx, conn); err != nil {
-		return fmt.Errorf("write %s: set up the connection: %w", w.table, err)
-	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("write %s: begin: %w", w.table, err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	if err := noticeClientGone(ctx, tx, true); err != nil {
+		return fmt.Errorf("write %s: set up the connection: %w", w.table, err)
+	}
 	stmt, err := tx.PrepareContext(ctx, pq.CopyIn(loadingPrefix+w.table, w.cols...))
 	if err != nil {
 		return fmt.Errorf("write %s: start COPY: %w", w.table, err)

@@ -55,7 +55,7 @@ type Report struct {
 	// DryRun reports that the rows were written, checked and removed.
 	DryRun bool `json:"dry_run"`
 	// LoadTime and RestoreTime are how long loading the rows and rebuilding
-	// the indexes and constraints took.
+	// the indexes and constraints (then analysing the tables) took.
 	LoadTime    time.Duration `json:"load_ns"`
 	RestoreTime time.Duration `json:"restore_ns"`
 }
@@ -135,7 +135,9 @@ func Migrate(ctx context.Context, synapse, mas *sql.DB, clock storage.Clock, opt
 		return nil, err
 	}
 	defer func() {
-		_, _ = control.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, advisoryLockKey)
+		ctx := context.WithoutCancel(ctx)
+		_, _ = control.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, advisoryLockKey)
+		_, _ = control.ExecContext(ctx, `RESET client_connection_check_interval`)
 	}()
 	if report.Recovered, err = loading(ctx, control); err != nil {
 		return nil, err
@@ -225,6 +227,13 @@ func Migrate(ctx context.Context, synapse, mas *sql.DB, clock storage.Clock, opt
 		return nil, fmt.Errorf("rebuild the MAS indexes and constraints: %w", err)
 	}
 	loaded = true
+	if !opts.DryRun {
+		// Fresh tables have no statistics: without them the first queries
+		// MAS (or the cleanup jobs) runs on millions of rows plan badly.
+		if _, err := control.ExecContext(ctx, `ANALYZE `+strings.Join(targetTables, ", ")); err != nil {
+			return nil, fmt.Errorf("the rows are migrated, but analysing the MAS tables failed (run ANALYZE yourself): %w", err)
+		}
+	}
 	report.RestoreTime = time.Since(start)
 	report.Kinds = progress.snapshot(PhaseRestore, "").Kinds
 	report.Warnings = append(report.Warnings, warnings.findings()...)
@@ -238,6 +247,10 @@ func openSynapse(ctx context.Context, db *sql.DB, dryRun bool) (*sqlx.Tx, error)
 		return nil, fmt.Errorf("connect to the synapse database: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE`); err != nil {
+		_ = tx.Rollback()
+		return nil, fmt.Errorf("begin the synapse read transaction: %w", err)
+	}
+	if err := noticeClientGone(ctx, tx, true); err != nil {
 		_ = tx.Rollback()
 		return nil, fmt.Errorf("begin the synapse read transaction: %w", err)
 	}

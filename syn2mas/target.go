@@ -59,7 +59,7 @@ var ErrTargetNotEmpty = errors.New("the MAS database is not empty")
 // lockTarget takes the advisory lock on conn, a connection the caller keeps
 // for the whole migration (the lock is the session's).
 func lockTarget(ctx context.Context, conn *sql.Conn) error {
-	if err := noticeClientGone(ctx, conn); err != nil {
+	if err := noticeClientGone(ctx, conn, false); err != nil {
 		return fmt.Errorf("set up the MAS connection: %w", err)
 	}
 	var ok bool
@@ -83,11 +83,16 @@ func lockTarget(ctx context.Context, conn *sql.Conn) error {
 
 // noticeClientGone asks PostgreSQL to check every second, during a long
 // statement, that the client is still there, so that the backends of a
-// killed migration stop (and let go of its lock) at once rather than when
-// their statement ends. Servers before PostgreSQL 14 lack the setting; they
-// notice at the end of the statement.
-func noticeClientGone(ctx context.Context, conn *sql.Conn) error {
-	_, err := conn.ExecContext(ctx, `SET client_connection_check_interval = '1s'`)
+// killed migration stop (and let go of its locks) at once rather than when
+// their statement ends. In a transaction (local) the setting ends with it;
+// otherwise the caller resets it. Servers before PostgreSQL 14 lack the
+// setting; they notice at the end of the statement.
+func noticeClientGone(ctx context.Context, q querier, local bool) error {
+	set := `SET client_connection_check_interval = '1s'`
+	if local {
+		set = `SET LOCAL client_connection_check_interval = '1s'`
+	}
+	_, err := q.ExecContext(ctx, set)
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) && pqErr.Code == "42704" { // unrecognized configuration parameter
 		return nil

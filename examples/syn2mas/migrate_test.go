@@ -12,17 +12,17 @@ import (
 	"github.com/masstore/masstore/syn2mas/synapsetest"
 )
 
-// migrateBundle is a Synapse database with a small population, an empty
+// migrateBundle is a Synapse database with a generated population, an empty
 // MAS database, and configurations naming them.
 type migrateBundle struct {
 	bundle
 	target *pgtest.Database
 }
 
-func setupMigrate(t *testing.T, masDatabaseURI string) migrateBundle {
+func setupMigrate(t *testing.T, masDatabaseURI string, users int) migrateBundle {
 	t.Helper()
 	b := setup(t)
-	require.NoError(t, synapsetest.Generate(t.Context(), b.db.DB.DB, synapsetest.Population{ServerName: "example.com", Users: 300}))
+	require.NoError(t, synapsetest.Generate(t.Context(), b.db.DB.DB, synapsetest.Population{ServerName: "example.com", Users: users}))
 	target := pgtest.Empty(t)
 	if masDatabaseURI == "" {
 		masDatabaseURI = target.URL
@@ -48,7 +48,7 @@ func TestMigrateCommand(t *testing.T) {
 
 	t.Run("MigratesIntoTheConfiguredDatabase", func(t *testing.T) {
 		t.Parallel()
-		b := setupMigrate(t, "")
+		b := setupMigrate(t, "", 300)
 		r := runCmd(b.migrateArgs()...)
 		require.Equal(t, 0, r.code, r.stderr)
 		require.Contains(t, r.stdout, "Done: MAS can start on this database.")
@@ -66,7 +66,7 @@ func TestMigrateCommand(t *testing.T) {
 
 	t.Run("DatabaseURLOverridesTheConfiguration", func(t *testing.T) {
 		t.Parallel()
-		b := setupMigrate(t, "postgres://nobody@localhost:1/nothing")
+		b := setupMigrate(t, "postgres://nobody@localhost:1/nothing", 300)
 		r := runCmd(b.migrateArgs("--database-url", b.target.URL, "--json", "--dry-run")...)
 		require.Equal(t, 0, r.code, r.stderr)
 		var report syn2mas.Report
@@ -80,7 +80,7 @@ func TestMigrateCommand(t *testing.T) {
 
 	t.Run("CheckErrorsExit10", func(t *testing.T) {
 		t.Parallel()
-		b := setupMigrate(t, "")
+		b := setupMigrate(t, "", 300)
 		synapsetest.AddExternalID(t, b.db.DB, "oidc-removed", "r1", "@alice:example.com")
 		r := runCmd(b.migrateArgs()...)
 		require.Equal(t, 10, r.code)
@@ -89,7 +89,7 @@ func TestMigrateCommand(t *testing.T) {
 
 	t.Run("AFailedMigrationExits1", func(t *testing.T) {
 		t.Parallel()
-		b := setupMigrate(t, "")
+		b := setupMigrate(t, "", 300)
 		require.Equal(t, 0, runCmd(b.migrateArgs()...).code)
 		r := runCmd(b.migrateArgs()...)
 		require.Equal(t, 1, r.code)
@@ -99,7 +99,7 @@ func TestMigrateCommand(t *testing.T) {
 
 	t.Run("NoMASDatabase", func(t *testing.T) {
 		t.Parallel()
-		b := setupMigrate(t, "")
+		b := setupMigrate(t, "", 300)
 		b.mas = write(t, b.dir, "mas-nodb.yaml", "matrix: {homeserver: example.com}\n")
 		r := runCmd(b.migrateArgs()...)
 		require.Equal(t, 1, r.code)

@@ -37,7 +37,7 @@ func Digest(ctx context.Context, db *sql.DB) (map[string]string, error) {
 	for _, q := range digestQueries {
 		var n int64
 		var sum sql.NullString
-		err := db.QueryRowContext(ctx, `SELECT count(*), md5(string_agg(r::text, E'\n' ORDER BY r::text)) FROM (`+q.rows+`) r`).Scan(&n, &sum)
+		err := db.QueryRowContext(ctx, `SELECT count(*), md5(string_agg(r::text, E'\n' ORDER BY r::text COLLATE "C")) FROM (`+q.rows+`) r`).Scan(&n, &sum)
 		if err != nil {
 			return nil, fmt.Errorf("synapsetest: digest %s: %w", q.table, err)
 		}
