@@ -37,6 +37,9 @@ var ErrForeignUser = errors.New("the user ID is not on this server")
 // synapse_idp_id claims, and missing auth providers are not ignored.
 var ErrMissingProviderMapping = errors.New("no MAS upstream provider has this auth provider as synapse_idp_id")
 
+// errLocalpartTooLong is a localpart longer than any Matrix ID may be.
+var errLocalpartTooLong = errors.New("the localpart is longer than a Matrix ID may be")
+
 // RowError is a Synapse row the migration cannot carry over. Nothing is
 // migrated when one is found.
 type RowError struct {
@@ -94,7 +97,7 @@ type loader struct {
 	providers              map[string]ulid.ULID // synapse_idp_id → MAS provider
 	ignoreMissingProviders bool
 
-	users map[string]userEntry
+	users *userMap
 	// ignored are the appservice users whose localpart holds a ':', by
 	// full ID: not migrated, and neither are their rows.
 	ignored  map[string]bool
@@ -107,7 +110,7 @@ func newLoader(tx *sql.Tx, out *copyWriters, serverName string, now time.Time, p
 	var seed [32]byte
 	_, _ = crand.Read(seed[:])
 	return &loader{tx: tx, out: out, serverName: serverName, now: now, providers: providers,
-		ignoreMissingProviders: ignore, users: map[string]userEntry{}, ignored: map[string]bool{}, entropy: rand.NewChaCha8(seed),
+		ignoreMissingProviders: ignore, users: newUserMap(p.counts[KindUsers].Estimate), ignored: map[string]bool{}, entropy: rand.NewChaCha8(seed),
 		progress: p, warnings: w}
 }
 
@@ -139,7 +142,7 @@ func (l *loader) user(table, userID string) (userEntry, error) {
 	if err != nil {
 		return userEntry{}, err
 	}
-	u, ok := l.users[local]
+	u, ok := l.users.get(local)
 	if !ok {
 		return userEntry{}, &RowError{Table: table, User: userID, Err: ErrMissingUser}
 	}
@@ -220,7 +223,9 @@ func (l *loader) loadUsers(ctx context.Context) error {
 				flags |= flagGuest
 			}
 			if appservice.Valid {
-				l.users[local] = userEntry{flags: flags | flagAppservice}
+				if !l.users.add(local, userEntry{flags: flags | flagAppservice}) {
+					return &RowError{Table: "users", User: name, Err: errLocalpartTooLong}
+				}
 				l.progress.skip()
 				return nil
 			}
@@ -229,7 +234,9 @@ func (l *loader) loadUsers(ctx context.Context) error {
 			}
 			created := time.Unix(creation.Int64, 0).UTC()
 			id := l.newID(created)
-			l.users[local] = userEntry{id: id, flags: flags}
+			if !l.users.add(local, userEntry{id: id, flags: flags}) {
+				return &RowError{Table: "users", User: name, Err: errLocalpartTooLong}
+			}
 			var lockedAt, deactivatedAt any
 			if locked {
 				lockedAt = created

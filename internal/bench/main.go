@@ -47,13 +47,14 @@ type sizes struct {
 	flatSmall   int
 	flatLarge   int
 	ip          int // stale IPs to clear (of twice as many), and old queue jobs
+	syn2mas     int // generated Synapse users to migrate
 }
 
 var (
 	// defaultSizes finish in under 5 minutes on the 2-core machine.
-	defaultSizes = sizes{compat: 100000, userBlocked: 100000, flatSmall: 20000, flatLarge: 200000, ip: 100000}
+	defaultSizes = sizes{compat: 100000, userBlocked: 100000, flatSmall: 20000, flatLarge: 200000, ip: 100000, syn2mas: 100000}
 	// fullSizes are the reference sizes.
-	fullSizes = sizes{compat: 500000, userBlocked: 1000000, flatSmall: 100000, flatLarge: 5000000, ip: 500000}
+	fullSizes = sizes{compat: 500000, userBlocked: 1000000, flatSmall: 100000, flatLarge: 5000000, ip: 500000, syn2mas: 1000000}
 )
 
 // config is what the command line asked for.
@@ -87,7 +88,7 @@ func parseConfig(args []string, stdout, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.databaseURL, "database-url", "", "a server to run on, as a role that can create databases (default: a throwaway cluster)")
-	sizeSpec := fs.String("sizes", "default", "default, full (the issue's reference sizes), and/or overrides: compat=N (also oauth2),user-blocked=N,flat=SMALL:LARGE,ip=N")
+	sizeSpec := fs.String("sizes", "default", "default, full (the issue's reference sizes), and/or overrides: compat=N (also oauth2),user-blocked=N,flat=SMALL:LARGE,ip=N,syn2mas=USERS")
 	scenarios := fs.String("scenario", strings.Join(scenarioNames, ","), "the scenarios to run, comma-separated")
 	fs.DurationVar(&cfg.target, "target", 100*time.Millisecond, "TargetBatchDuration of the adaptive masstore variant of every scenario")
 	fs.IntVar(&cfg.window, "window", 25000, "WindowSize of the windowed masstore variant of the finished compat and OAuth 2.0 session jobs (the janitor's default; 0: no such variant)")
@@ -192,8 +193,10 @@ func parseSizes(spec string) (sizes, error) {
 			s.userBlocked = n
 		case "ip":
 			s.ip = n
+		case "syn2mas":
+			s.syn2mas = n
 		default:
-			return s, fmt.Errorf("--sizes: unknown scenario %q (compat, user-blocked, flat, ip)", name)
+			return s, fmt.Errorf("--sizes: unknown scenario %q (compat, user-blocked, flat, ip, syn2mas)", name)
 		}
 	}
 	return s, nil
@@ -305,8 +308,8 @@ func printMachine(ctx context.Context, w io.Writer, c *cluster, cfg config) erro
 	fmt.Fprintf(w, "- PostgreSQL %s, %s; non-default settings: %s\n", version, where, strings.Join(settings, ", "))
 	s := cfg.sizes
 	fmt.Fprintf(w, "- load average at the start: %.1f (other work on the machine inflates wall times; server CPU times much less)\n", loadAverage())
-	fmt.Fprintf(w, "- sizes: compat=%d user-blocked=%d flat=%d:%d ip=%d; adaptive target %s; window %d\n",
-		s.compat, s.userBlocked, s.flatSmall, s.flatLarge, s.ip, cfg.target, cfg.window)
+	fmt.Fprintf(w, "- sizes: compat=%d user-blocked=%d flat=%d:%d ip=%d syn2mas=%d; adaptive target %s; window %d\n",
+		s.compat, s.userBlocked, s.flatSmall, s.flatLarge, s.ip, s.syn2mas, cfg.target, cfg.window)
 	if cfg.autoExplain > 0 {
 		fmt.Fprintf(w, "- auto_explain on for statements over %s: timings include its overhead\n", cfg.autoExplain)
 	}

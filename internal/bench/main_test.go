@@ -24,8 +24,9 @@ func TestParseSizes(t *testing.T) {
 		{spec: "default", want: defaultSizes},
 		{spec: "", want: defaultSizes},
 		{spec: "full", want: fullSizes},
-		{spec: "full,flat=100000:500000", want: sizes{compat: 500000, userBlocked: 1000000, flatSmall: 100000, flatLarge: 500000, ip: 500000}},
-		{spec: "compat=2_000,ip=10", want: sizes{compat: 2000, userBlocked: 100000, flatSmall: 20000, flatLarge: 200000, ip: 10}},
+		{spec: "full,flat=100000:500000", want: sizes{compat: 500000, userBlocked: 1000000, flatSmall: 100000, flatLarge: 500000, ip: 500000, syn2mas: 1000000}},
+		{spec: "compat=2_000,ip=10", want: sizes{compat: 2000, userBlocked: 100000, flatSmall: 20000, flatLarge: 200000, ip: 10, syn2mas: 100000}},
+		{spec: "syn2mas=500", want: sizes{compat: 100000, userBlocked: 100000, flatSmall: 20000, flatLarge: 200000, ip: 100000, syn2mas: 500}},
 		{spec: "user-blocked=9", err: true},
 		{spec: "flat=500:100", err: true},
 		{spec: "flat=100", err: true},
@@ -109,8 +110,8 @@ func TestTinyRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL")
 	}
-	args := []string{"--sizes", "compat=300,user-blocked=500,flat=100:300,ip=300",
-		"--scenario", "compat,oauth2,user-blocked,flat,flat-in-order,ip,backlog", "--compat-targets", "50ms"}
+	args := []string{"--sizes", "compat=300,user-blocked=500,flat=100:300,ip=300,syn2mas=300",
+		"--scenario", "compat,oauth2,user-blocked,flat,flat-in-order,ip,backlog,syn2mas", "--compat-targets", "50ms"}
 	if u := os.Getenv("MASSTORE_TEST_DATABASE_URL"); u != "" {
 		args = append(args, "--database-url", u)
 	} else if _, err := pgcluster.FindBinaries(); err != nil {
@@ -119,7 +120,8 @@ func TestTinyRun(t *testing.T) {
 	var out strings.Builder
 	require.NoError(t, run(context.Background(), args, &out, io.Discard))
 	for _, want := range []string{"single-statement-tuned", "common-1000", "masstore-adaptive-50ms", "masstore-adaptive-100ms-window-25000",
-		"earlier-1000-mas-indexes", "masstore-1000-mas-indexes", "compat_in_order_300", "oauth2_300", "users_blocked_500", "compat_300", "queue_300", "backlog: `janitor backlog --job cleanup-finished-compat-sessions`, 600 compat sessions (300 due)", "### Goals"} {
+		"earlier-1000-mas-indexes", "masstore-1000-mas-indexes", "compat_in_order_300", "oauth2_300", "users_blocked_500", "compat_300", "queue_300", "backlog: `janitor backlog --job cleanup-finished-compat-sessions`, 600 compat sessions (300 due)",
+		"syn2mas: 300 generated Synapse users", "| syn2mas migrate | 2667 |", "### Goals"} {
 		require.Contains(t, out.String(), want)
 	}
 }

@@ -18,10 +18,13 @@ const (
 	boundFlat      = 1.3
 	boundIP        = 1.3
 	boundMemoryMiB = 64
+	// issue 17: a migration within 1.5× of COPY + index build, under 256 MiB.
+	boundSyn2mas    = 1.5
+	boundSyn2masMiB = 256
 )
 
 // scenarioNames are the scenarios run by default, in the order they run.
-var scenarioNames = []string{"compat", "oauth2", "user-blocked", "flat", "ip", "memory", "backlog"}
+var scenarioNames = []string{"compat", "oauth2", "user-blocked", "flat", "ip", "memory", "backlog", "syn2mas"}
 
 // optionalScenarios run only when named: flat-in-order is the flat scenario
 // on sessions finished in creation order (is the growth of the per-row cost
@@ -46,6 +49,8 @@ func (b *bench) runScenario(ctx context.Context, name string) error {
 		return b.memory(ctx)
 	case "backlog":
 		return b.backlog(ctx)
+	case "syn2mas":
+		return b.syn2masScenario(ctx)
 	}
 	return fmt.Errorf("unknown scenario %q (known: %s)", name, strings.Join(slices.Concat(scenarioNames, optionalScenarios), ", "))
 }
