@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 	"github.com/oklog/ulid/v2"
 
 	"github.com/masstore/masstore/internal/ulidx"
@@ -239,44 +237,6 @@ func Migrate(ctx context.Context, synapse, mas *sql.DB, clock storage.Clock, opt
 	report.Warnings = append(report.Warnings, warnings.findings()...)
 	return report, nil
 }
-
-// openSynapse begins the read transaction on Synapse and locks its tables.
-func openSynapse(ctx context.Context, db *sql.DB, dryRun bool) (*sqlx.Tx, error) {
-	tx, err := sqlx.NewDb(db, "postgres").BeginTxx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("connect to the synapse database: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE`); err != nil {
-		_ = tx.Rollback()
-		return nil, fmt.Errorf("begin the synapse read transaction: %w", err)
-	}
-	if err := noticeClientGone(ctx, tx, true); err != nil {
-		_ = tx.Rollback()
-		return nil, fmt.Errorf("begin the synapse read transaction: %w", err)
-	}
-	if err := VerifySynapseSchema(ctx, tx); err != nil {
-		_ = tx.Rollback()
-		return nil, err
-	}
-	mode := "EXCLUSIVE"
-	if dryRun {
-		mode = "ACCESS SHARE"
-	}
-	for _, table := range synapseTables {
-		if _, err := tx.ExecContext(ctx, `LOCK TABLE `+table+` IN `+mode+` MODE NOWAIT`); err != nil {
-			_ = tx.Rollback()
-			var pqErr *pq.Error
-			if errors.As(err, &pqErr) && pqErr.Code == "55P03" {
-				return nil, fmt.Errorf("lock synapse table %s: %w", table, ErrSynapseInUse)
-			}
-			return nil, fmt.Errorf("lock synapse table %s: %w", table, err)
-		}
-	}
-	return tx, nil
-}
-
-// synapseTables are the Synapse tables a migration reads and locks.
-var synapseTables = []string{"users", "user_threepids", "user_external_ids", "devices", "access_tokens", "refresh_tokens"}
 
 // providerMapping maps each synapse_idp_id of MAS's configuration to its
 // provider's ID.

@@ -50,6 +50,7 @@ func TestMigrateRefusesBadInput(t *testing.T) {
 		err = m.run()
 		require.ErrorIs(t, err, syn2mas.ErrSynapseInUse)
 		require.ErrorContains(t, err, "lock synapse table devices")
+		require.Regexp(t, `held by pid \d+ from [^ ]+, idle in transaction$`, err.Error())
 		m.requireNothingMigrated()
 
 		// A dry run takes only ACCESS SHARE locks: it runs beside Synapse.

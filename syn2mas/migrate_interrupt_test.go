@@ -1,10 +1,12 @@
 package syn2mas_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/masstore/masstore/storage"
 	"github.com/masstore/masstore/syn2mas"
 	"github.com/masstore/masstore/syn2mas/synapsetest"
 )
@@ -39,4 +41,22 @@ func TestWriterTerminatedMidLoad(t *testing.T) {
 	require.Equal(t, int64(pop.Expect().AccessTokens), r.Rows["compat_access_tokens"])
 	require.Equal(t, pop.Expect().AccessTokens, m.count("compat_access_tokens"))
 	m.requireSchemaIntact()
+}
+
+// Cancelling the context (the operator's Ctrl-C) mid-load stops the
+// migration with the context's error and leaves nothing behind.
+func TestCancelledMidLoad(t *testing.T) {
+	t.Parallel()
+	m := newMigration(t)
+	require.NoError(t, synapsetest.Generate(t.Context(), m.syn.DB.DB, synapsetest.Population{ServerName: "example.com", Users: 5000}))
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	m.opts.Progress = func(p syn2mas.Progress) {
+		if p.Kind == syn2mas.KindThreepids {
+			cancel()
+		}
+	}
+	_, err := syn2mas.Migrate(ctx, m.syn.DB.DB, m.mas.DB.DB, storage.FixedClock(m.now), m.opts)
+	require.ErrorIs(t, err, context.Canceled)
+	m.requireNothingMigrated()
 }
