@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,49 +15,23 @@ import (
 )
 
 type migrateFlags struct {
-	masConfig      string
-	synapseConfigs []string
-	synapseDBURI   string
-	masDBURL       string
-	ignoreMissing  bool
-	dryRun         bool
-	json           bool
+	sharedFlags
+	masDBURL string
+	dryRun   bool
 }
 
 func parseMigrateFlags(args []string, stderr io.Writer) (migrateFlags, error) {
 	var c migrateFlags
-	fset := flag.NewFlagSet("syn2mas migrate", flag.ContinueOnError)
-	fset.SetOutput(stderr)
-	fset.Usage = func() { fmt.Fprint(stderr, usage) }
-	fset.StringVar(&c.masConfig, "config", "", "MAS configuration `file`")
-	fset.Var((*pathList)(&c.synapseConfigs), "synapse-config", "Synapse configuration `file or directory` (repeatable)")
-	fset.StringVar(&c.synapseDBURI, "synapse-database-uri", "", "Synapse database `URI`, overriding the Synapse configuration")
+	fset := c.newFlagSet("syn2mas migrate", stderr)
 	fset.StringVar(&c.masDBURL, "database-url", "", "MAS database `URL`, overriding the MAS configuration's database.uri")
-	fset.BoolVar(&c.ignoreMissing, "ignore-missing-auth-providers", false, "skip the links to providers no MAS provider claims")
 	fset.BoolVar(&c.dryRun, "dry-run", false, "migrate, check the result, then remove it (safe beside a running Synapse)")
-	fset.BoolVar(&c.json, "json", false, "print the report as JSON")
-	if err := fset.Parse(args); err != nil {
-		return c, err
-	}
-	switch {
-	case fset.NArg() > 0:
-		return c, fmt.Errorf("unexpected argument %q", fset.Arg(0))
-	case c.masConfig == "":
-		return c, errors.New("--config (the MAS configuration) is required")
-	case len(c.synapseConfigs) == 0:
-		return c, errors.New("--synapse-config (the Synapse configuration) is required")
-	}
-	return c, nil
+	return c, c.parse(fset, args)
 }
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c, err := parseMigrateFlags(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
 	if err != nil {
-		fmt.Fprintf(stderr, "syn2mas migrate: %v\n\n%s", err, usage)
-		return exitUsage
+		return usageError("migrate", err, stderr)
 	}
 	fail := func(format string, args ...any) int {
 		fmt.Fprintf(stderr, "syn2mas migrate: "+format+"\n", args...)

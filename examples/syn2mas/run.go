@@ -75,47 +75,77 @@ func (p *pathList) Set(s string) error {
 	return nil
 }
 
+// sharedFlags are the flags check and migrate have in common.
+type sharedFlags struct {
+	masConfig      string
+	synapseConfigs []string
+	synapseDBURI   string
+	ignoreMissing  bool
+	json           bool
+}
+
+// newFlagSet returns the command's flag set with the shared flags on it.
+func (c *sharedFlags) newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fset := flag.NewFlagSet(name, flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	fset.Usage = func() { fmt.Fprint(stderr, usage) }
+	fset.StringVar(&c.masConfig, "config", "", "MAS configuration `file`")
+	fset.Var((*pathList)(&c.synapseConfigs), "synapse-config", "Synapse configuration `file or directory` (repeatable)")
+	fset.StringVar(&c.synapseDBURI, "synapse-database-uri", "", "Synapse database `URI`, overriding the Synapse configuration")
+	fset.BoolVar(&c.ignoreMissing, "ignore-missing-auth-providers", false, "treat users of providers Synapse no longer configures as warnings, and skip their links")
+	fset.BoolVar(&c.json, "json", false, "print the result as JSON")
+	return fset
+}
+
+// parse parses args and checks what every command needs.
+func (c *sharedFlags) parse(fset *flag.FlagSet, args []string) error {
+	if err := fset.Parse(args); err != nil {
+		return err
+	}
+	switch {
+	case fset.NArg() > 0:
+		return fmt.Errorf("unexpected argument %q", fset.Arg(0))
+	case c.masConfig == "":
+		return errors.New("--config (the MAS configuration) is required")
+	case len(c.synapseConfigs) == 0:
+		return errors.New("--synapse-config (the Synapse configuration) is required")
+	}
+	return nil
+}
+
 type checkFlags struct {
-	opts          syn2mas.Options
-	json          bool
+	sharedFlags
 	allowWarnings bool
 }
 
 func parseCheckFlags(args []string, stderr io.Writer) (checkFlags, error) {
 	var c checkFlags
-	fset := flag.NewFlagSet("syn2mas check", flag.ContinueOnError)
-	fset.SetOutput(stderr)
-	fset.Usage = func() { fmt.Fprint(stderr, usage) }
-	fset.StringVar(&c.opts.MASConfigPath, "config", "", "MAS configuration `file`")
-	fset.Var((*pathList)(&c.opts.SynapseConfigPaths), "synapse-config", "Synapse configuration `file or directory` (repeatable)")
-	fset.StringVar(&c.opts.SynapseDatabaseURI, "synapse-database-uri", "", "Synapse database `URI`, overriding the Synapse configuration")
-	fset.BoolVar(&c.opts.IgnoreMissingAuthProviders, "ignore-missing-auth-providers", false, "report users of providers Synapse no longer configures as warnings")
-	fset.BoolVar(&c.json, "json", false, "print the findings as JSON")
+	fset := c.newFlagSet("syn2mas check", stderr)
 	fset.BoolVar(&c.allowWarnings, "allow-warnings", false, "exit 0 when there are warnings but no errors")
-	if err := fset.Parse(args); err != nil {
-		return c, err
+	return c, c.parse(fset, args)
+}
+
+// usageError reports err for the command and returns the usage status (0
+// for -help).
+func usageError(command string, err error, stderr io.Writer) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
 	}
-	switch {
-	case fset.NArg() > 0:
-		return c, fmt.Errorf("unexpected argument %q", fset.Arg(0))
-	case c.opts.MASConfigPath == "":
-		return c, errors.New("--config (the MAS configuration) is required")
-	case len(c.opts.SynapseConfigPaths) == 0:
-		return c, errors.New("--synapse-config (the Synapse configuration) is required")
-	}
-	return c, nil
+	fmt.Fprintf(stderr, "syn2mas %s: %v\n\n%s", command, err, usage)
+	return exitUsage
 }
 
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c, err := parseCheckFlags(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
 	if err != nil {
-		fmt.Fprintf(stderr, "syn2mas check: %v\n\n%s", err, usage)
-		return exitUsage
+		return usageError("check", err, stderr)
 	}
-	findings, err := syn2mas.Check(ctx, c.opts)
+	findings, err := syn2mas.Check(ctx, syn2mas.Options{
+		SynapseConfigPaths:         c.synapseConfigs,
+		MASConfigPath:              c.masConfig,
+		SynapseDatabaseURI:         c.synapseDBURI,
+		IgnoreMissingAuthProviders: c.ignoreMissing,
+	})
 	if err != nil {
 		fmt.Fprintf(stderr, "syn2mas check: could not check: %v\n", err)
 		return exitCouldNotRun
