@@ -82,30 +82,38 @@ func startWriters(ctx context.Context, db *sql.DB) (*copyWriters, error) {
 }
 
 func (w *copyWriter) run(ctx context.Context, conn *sql.Conn) error {
-	tx, err := conn.BeginTx(ctx, nil)
+	// The transaction is not bound to ctx: database/sql would roll it back
+	// from another goroutine on cancellation while lib/pq's COPY reads the
+	// connection (a data race in the driver). The writer stops between
+	// batches instead, and rolls back itself.
+	dbctx := context.WithoutCancel(ctx)
+	tx, err := conn.BeginTx(dbctx, nil)
 	if err != nil {
 		return fmt.Errorf("write %s: begin: %w", w.table, err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if err := noticeClientGone(ctx, tx, true); err != nil {
+	if err := noticeClientGone(dbctx, tx, true); err != nil {
 		return fmt.Errorf("write %s: set up the connection: %w", w.table, err)
 	}
-	stmt, err := tx.PrepareContext(ctx, pq.CopyIn(loadingPrefix+w.table, w.cols...))
+	stmt, err := tx.PrepareContext(dbctx, pq.CopyIn(loadingPrefix+w.table, w.cols...))
 	if err != nil {
 		return fmt.Errorf("write %s: start COPY: %w", w.table, err)
 	}
 	defer stmt.Close()
 	for batch := range w.ch {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
 		for _, row := range batch {
-			if _, err := stmt.ExecContext(ctx, row...); err != nil {
+			if _, err := stmt.ExecContext(dbctx, row...); err != nil {
 				return fmt.Errorf("write %s: COPY: %w", w.table, connectionLost(err))
 			}
 		}
 	}
-	if err := ctx.Err(); err != nil {
+	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
-	if _, err := stmt.ExecContext(ctx); err != nil {
+	if _, err := stmt.ExecContext(dbctx); err != nil {
 		return fmt.Errorf("write %s: finish COPY: %w", w.table, connectionLost(err))
 	}
 	if err := stmt.Close(); err != nil {
