@@ -227,7 +227,11 @@ func TestBacklog(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, estimate.Estimated, "counting %d rows took under 1ms", want)
 		require.InEpsilon(t, float64(want), float64(estimate.Due), 0.3, "the estimate counts the NULLs out once")
-		require.Equal(t, exact.Oldest, estimate.Oldest)
+		// The oldest row is one index read, also bounded by the 1ms: on a
+		// loaded machine (CI) it can miss it, and is then unknown (zero).
+		if !estimate.Oldest.IsZero() {
+			require.Equal(t, exact.Oldest, estimate.Oldest)
+		}
 
 		// A context that ends while counting is an error, never an estimate.
 		short, cancel := context.WithTimeout(ctx, time.Millisecond)
