@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/lib/pq"
@@ -95,7 +96,12 @@ func (w *copyWriter) run(ctx context.Context, conn *sql.Conn) error {
 	if err := noticeClientGone(dbctx, tx, true); err != nil {
 		return fmt.Errorf("write %s: set up the connection: %w", w.table, err)
 	}
-	stmt, err := tx.PrepareContext(dbctx, pq.CopyIn(loadingPrefix+w.table, w.cols...))
+	cols := make([]string, len(w.cols))
+	for i, c := range w.cols {
+		cols[i] = pq.QuoteIdentifier(c)
+	}
+	copyIn := `COPY ` + pq.QuoteIdentifier(loadingPrefix+w.table) + ` (` + strings.Join(cols, ", ") + `) FROM STDIN`
+	stmt, err := tx.PrepareContext(dbctx, copyIn)
 	if err != nil {
 		return fmt.Errorf("write %s: start COPY: %w", w.table, err)
 	}
