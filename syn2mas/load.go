@@ -40,6 +40,21 @@ var ErrMissingProviderMapping = errors.New("no MAS upstream provider has this au
 // errLocalpartTooLong is a localpart longer than any Matrix ID may be.
 var errLocalpartTooLong = errors.New("the localpart is longer than a Matrix ID may be")
 
+// ErrBadTimestamp is returned (wrapped in a [*RowError]) for a Synapse
+// timestamp a MAS ID cannot encode: before 1970, or past the year 10889.
+var ErrBadTimestamp = errors.New("the timestamp is outside what a ULID can hold (1970 to the year 10889)")
+
+// idTime reports whether t can be the time part of a ULID.
+func idTime(t time.Time) bool {
+	ms := t.UnixMilli()
+	return ms >= 0 && uint64(ms) <= ulid.MaxTime()
+}
+
+// badTime is the error for a row whose column holds a time no ID can hold.
+func badTime(table, user, column string, v int64) error {
+	return &RowError{Table: table, User: user, Detail: fmt.Sprintf("%s %d", column, v), Err: ErrBadTimestamp}
+}
+
 // RowError is a Synapse row the migration cannot carry over. Nothing is
 // migrated when one is found.
 type RowError struct {
@@ -115,10 +130,11 @@ func newLoader(tx *sql.Tx, out *copyWriters, serverName string, now time.Time, p
 }
 
 // newID returns a random ULID whose time part is t, as MAS's tool makes them.
+// Every time it is given was checked with idTime where it was read.
 func (l *loader) newID(t time.Time) ulid.ULID {
 	id, err := ulid.New(ulid.Timestamp(t), l.entropy)
-	if err != nil { // only for times past the year 10889
-		panic(fmt.Sprintf("syn2mas: ULID at %v: %v", t, err))
+	if err != nil {
+		panic(fmt.Sprintf("syn2mas: bug: ULID at an unchecked time %v: %v", t, err))
 	}
 	return id
 }
@@ -233,6 +249,9 @@ func (l *loader) loadUsers(ctx context.Context) error {
 				return &RowError{Table: "users", User: name, Err: errors.New("creation_ts is NULL")}
 			}
 			created := time.Unix(creation.Int64, 0).UTC()
+			if !idTime(created) {
+				return badTime("users", name, "creation_ts", creation.Int64)
+			}
 			id := l.newID(created)
 			if !l.users.add(local, userEntry{id: id, flags: flags}) {
 				return &RowError{Table: "users", User: name, Err: errLocalpartTooLong}
@@ -278,6 +297,9 @@ func (l *loader) loadThreepids(ctx context.Context) error {
 				return nil
 			}
 			created := time.UnixMilli(addedAt).UTC()
+			if !idTime(created) {
+				return badTime("user_threepids", userID, "added_at", addedAt)
+			}
 			uid := ulidx.UUID(u.id)
 			if medium == "email" {
 				err = l.out.add("user_emails", ulidx.UUID(l.newID(created)), uid, address, created)
@@ -347,6 +369,9 @@ func (l *loader) loadDevicelessTokens(ctx context.Context) error {
 			if u.sessionless() {
 				l.progress.skip()
 				return nil
+			}
+			if lastValidated.Valid && !idTime(time.UnixMilli(lastValidated.Int64)) {
+				return badTime("access_tokens", userID, "last_validated", lastValidated.Int64)
 			}
 			created := l.tokenTime(lastValidated)
 			session := ulidx.UUID(l.newID(created))
@@ -473,6 +498,11 @@ func (l *loader) device(group []deviceRow) error {
 			l.progress.skipKind(kindOf(r.kind))
 		}
 		return nil
+	}
+	for _, r := range group {
+		if r.lastValidated.Valid && !idTime(time.UnixMilli(r.lastValidated.Int64)) {
+			return badTime(rowTable[r.kind], r.userID, "last_validated", r.lastValidated.Int64)
+		}
 	}
 	created := l.now
 	if len(group) > 1 {

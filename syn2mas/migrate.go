@@ -118,6 +118,10 @@ func Migrate(ctx context.Context, synapse, mas *sql.DB, clock storage.Clock, opt
 	if limit := mas.Stats().MaxOpenConnections; limit > 0 && limit < mustConnections {
 		return nil, fmt.Errorf("syn2mas: the MAS *sql.DB allows %d open connections; a migration needs %d", limit, mustConnections)
 	}
+	now := clock.Now().UTC()
+	if !idTime(now) {
+		return nil, fmt.Errorf("syn2mas: the clock says %v, which no ULID can encode", now)
+	}
 	providers, err := providerMapping(opts.MAS)
 	if err != nil {
 		return nil, err
@@ -198,7 +202,7 @@ func Migrate(ctx context.Context, synapse, mas *sql.DB, clock storage.Clock, opt
 	if err != nil {
 		return nil, err
 	}
-	l := newLoader(tx.Tx, writers, opts.Synapse.ServerName, clock.Now().UTC(), providers, opts.IgnoreMissingAuthProviders, progress, warnings)
+	l := newLoader(tx.Tx, writers, opts.Synapse.ServerName, now, providers, opts.IgnoreMissingAuthProviders, progress, warnings)
 	for _, phase := range []func(context.Context) error{l.loadUsers, l.loadThreepids, l.loadExternalIDs, l.loadDevicelessTokens, l.loadDevices} {
 		if err := phase(writers.ctx); err != nil {
 			return nil, writers.abort(err)

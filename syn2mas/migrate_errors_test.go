@@ -105,6 +105,26 @@ func TestMigrateRefusesBadInput(t *testing.T) {
 		})
 	}
 
+	for _, c := range []struct{ table, update, detail string }{
+		{"users", `UPDATE users SET creation_ts = -1`, "creation_ts -1"},
+		{"user_threepids", `INSERT INTO user_threepids VALUES ('@alice:example.com', 'email', 'a@example.com', 0, 9000000000000000)`, "added_at 9000000000000000"},
+		{"access_tokens", `UPDATE access_tokens SET last_validated = 9000000000000000`, "last_validated 9000000000000000"},
+	} {
+		t.Run("TimestampNoIDCanHoldIn_"+c.table, func(t *testing.T) {
+			t.Parallel()
+			m := withAlice(t)
+			_, err := m.syn.DB.Exec(c.update)
+			require.NoError(t, err)
+			err = m.run()
+			var rowErr *syn2mas.RowError
+			require.ErrorAs(t, err, &rowErr)
+			require.ErrorIs(t, err, syn2mas.ErrBadTimestamp)
+			require.Equal(t, c.table, rowErr.Table)
+			require.Equal(t, c.detail, rowErr.Detail)
+			m.requireNothingMigrated()
+		})
+	}
+
 	t.Run("NotSynapse", func(t *testing.T) {
 		t.Parallel()
 		m := newMigration(t)
