@@ -78,9 +78,9 @@ func (e *CheckError) Error() string {
 // when a Synapse table cannot be locked at once: Synapse is still running.
 var ErrSynapseInUse = errors.New("synapse is still using its database (lock not available); stop Synapse first, or make a dry run")
 
-// mustConnections is how many MAS connections a migration holds at once: the
+// connectionsNeeded is how many MAS connections a migration holds at once: the
 // one holding the advisory lock and one writer per table.
-var mustConnections = 1 + len(targetTables)
+var connectionsNeeded = 1 + len(targetTables)
 
 // Migrate moves the accounts of the Synapse database synapse into the MAS
 // database mas, as MAS's `syn2mas migrate` does:
@@ -115,8 +115,8 @@ func Migrate(ctx context.Context, synapse, mas *sql.DB, clock storage.Clock, opt
 	if opts.Synapse.ServerName == "" {
 		return nil, fmt.Errorf("syn2mas: %s: server_name is not set", strings.Join(opts.Synapse.Files, ", "))
 	}
-	if limit := mas.Stats().MaxOpenConnections; limit > 0 && limit < mustConnections {
-		return nil, fmt.Errorf("syn2mas: the MAS *sql.DB allows %d open connections; a migration needs %d", limit, mustConnections)
+	if limit := mas.Stats().MaxOpenConnections; limit > 0 && limit < connectionsNeeded {
+		return nil, fmt.Errorf("syn2mas: the MAS *sql.DB allows %d open connections; a migration needs %d", limit, connectionsNeeded)
 	}
 	now := clock.Now().UTC()
 	if !idTime(now) {

@@ -183,8 +183,8 @@ func (w *warningLog) findings() Findings {
 		ex := strings.Join(w.examples[code], ", ")
 		switch code {
 		case CodeAppserviceLocalpart:
-			f = warningf(code, "%s a ':' in the localpart and %s not migrated (for example %s)",
-				plural(n, "appservice user has", "appservice users have"), map[bool]string{true: "was", false: "were"}[n == 1], ex)
+			f = warningf(code, "%s a ':' in the localpart and not migrated (for example %s)",
+				plural(n, "appservice user has", "appservice users have"), ex)
 		case CodeInvalidDeviceIP:
 			f = warningf(code, "%s a last IP that is not an address; their compat sessions have no last_active_ip (for example %s)",
 				plural(n, "device has", "devices have"), ex)

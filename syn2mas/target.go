@@ -138,11 +138,11 @@ func checkTargetEmpty(ctx context.Context, q querier) error {
 		if !exists {
 			continue
 		}
-		var any bool
-		if err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT FROM `+pq.QuoteIdentifier(table)+`)`).Scan(&any); err != nil {
+		var hasRows bool
+		if err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT FROM `+pq.QuoteIdentifier(table)+`)`).Scan(&hasRows); err != nil {
 			return fmt.Errorf("read MAS table %s: %w", table, err)
 		}
-		if any {
+		if hasRows {
 			return fmt.Errorf("%w: table %s has rows; migrate into a new database (drop and recreate it)", ErrTargetNotEmpty, table)
 		}
 	}
