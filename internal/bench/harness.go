@@ -62,6 +62,8 @@ type result struct {
 	ratio float64
 	// cpuRatio is ratio computed on server CPU time (0 when unknown).
 	cpuRatio float64
+	// bound is the bound on ratio (0: none for this row).
+	bound float64
 }
 
 func (r result) seconds() float64 { return r.elapsed.Seconds() }
