@@ -48,13 +48,15 @@ type sizes struct {
 	flatLarge   int
 	ip          int // stale IPs to clear (of twice as many), and old queue jobs
 	syn2mas     int // generated Synapse users to migrate
+	jobs        int // candidates of each job of the jobs scenario (of twice as many rows)
+	live        int // finished compat sessions purged beside the live workload (of twice as many)
 }
 
 var (
 	// defaultSizes finish in under 5 minutes on the 2-core machine.
-	defaultSizes = sizes{compat: 100000, userBlocked: 100000, flatSmall: 20000, flatLarge: 200000, ip: 100000, syn2mas: 100000}
+	defaultSizes = sizes{compat: 100000, userBlocked: 100000, flatSmall: 20000, flatLarge: 200000, ip: 100000, syn2mas: 100000, jobs: 50000, live: 500000}
 	// fullSizes are the reference sizes.
-	fullSizes = sizes{compat: 500000, userBlocked: 1000000, flatSmall: 100000, flatLarge: 5000000, ip: 500000, syn2mas: 1000000}
+	fullSizes = sizes{compat: 500000, userBlocked: 1000000, flatSmall: 100000, flatLarge: 5000000, ip: 500000, syn2mas: 1000000, jobs: 500000, live: 5000000}
 )
 
 // config is what the command line asked for.
@@ -72,6 +74,8 @@ type config struct {
 	keep              bool
 	repeat            int
 	proposals         bool
+	liveRate          int
+	livePauses        []time.Duration
 	out               io.Writer
 }
 
@@ -88,12 +92,14 @@ func parseConfig(args []string, stdout, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.databaseURL, "database-url", "", "a server to run on, as a role that can create databases (default: a throwaway cluster)")
-	sizeSpec := fs.String("sizes", "default", "default, full (the issue's reference sizes), and/or overrides: compat=N (also oauth2),user-blocked=N,flat=SMALL:LARGE,ip=N,syn2mas=USERS")
+	sizeSpec := fs.String("sizes", "default", "default, full (the issue's reference sizes), and/or overrides: compat=N (also oauth2),user-blocked=N,flat=SMALL:LARGE,ip=N,syn2mas=USERS,jobs=N,live=N")
 	scenarios := fs.String("scenario", strings.Join(scenarioNames, ","), "the scenarios to run, comma-separated")
 	fs.DurationVar(&cfg.target, "target", 100*time.Millisecond, "TargetBatchDuration of the adaptive masstore variant of every scenario")
 	fs.IntVar(&cfg.window, "window", 25000, "WindowSize of the windowed masstore variant of the finished compat and OAuth 2.0 session jobs (the janitor's default; 0: no such variant)")
 	compatTargets := fs.String("compat-targets", "50ms,250ms", "more adaptive targets tried in the compat scenario (comma-separated, may be empty)")
 	janitorSizes := fs.String("janitor-batch-sizes", "1000", "the janitor's --batch-size values in the memory scenario (comma-separated)")
+	fs.IntVar(&cfg.liveRate, "live-rate", 500, "operations a second the live scenario's workload offers")
+	livePauses := fs.String("live-pauses", "", "pauses between the janitor's batches also tried in the live scenario (comma-separated, may be empty)")
 	var settings listFlag
 	fs.Var(&settings, "pg-setting", "an extra NAME=VALUE setting of the throwaway cluster, e.g. fsync=on (repeatable)")
 	fs.DurationVar(&cfg.autoExplain, "auto-explain", 0, "log the plan (EXPLAIN ANALYZE, BUFFERS) of every statement slower than this (diagnostic: slows every run)")
@@ -129,6 +135,16 @@ func parseConfig(args []string, stdout, stderr io.Writer) (config, error) {
 			return cfg, fmt.Errorf("--compat-targets: invalid duration %q", s)
 		}
 		cfg.compatTargets = append(cfg.compatTargets, d)
+	}
+	if cfg.liveRate < 1 || cfg.liveRate > 100000 {
+		return cfg, fmt.Errorf("--live-rate %d out of range 1..100000", cfg.liveRate)
+	}
+	for _, s := range splitList(*livePauses) {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return cfg, fmt.Errorf("--live-pauses: invalid duration %q", s)
+		}
+		cfg.livePauses = append(cfg.livePauses, d)
 	}
 	for _, s := range splitList(*janitorSizes) {
 		n, err := strconv.Atoi(s)
@@ -195,8 +211,12 @@ func parseSizes(spec string) (sizes, error) {
 			s.ip = n
 		case "syn2mas":
 			s.syn2mas = n
+		case "jobs":
+			s.jobs = n
+		case "live":
+			s.live = n
 		default:
-			return s, fmt.Errorf("--sizes: unknown scenario %q (compat, user-blocked, flat, ip, syn2mas)", name)
+			return s, fmt.Errorf("--sizes: unknown scenario %q (compat, user-blocked, flat, ip, syn2mas, jobs, live)", name)
 		}
 	}
 	return s, nil
@@ -308,8 +328,8 @@ func printMachine(ctx context.Context, w io.Writer, c *cluster, cfg config) erro
 	fmt.Fprintf(w, "- PostgreSQL %s, %s; non-default settings: %s\n", version, where, strings.Join(settings, ", "))
 	s := cfg.sizes
 	fmt.Fprintf(w, "- load average at the start: %.1f (other work on the machine inflates wall times; server CPU times much less)\n", loadAverage())
-	fmt.Fprintf(w, "- sizes: compat=%d user-blocked=%d flat=%d:%d ip=%d syn2mas=%d; adaptive target %s; window %d\n",
-		s.compat, s.userBlocked, s.flatSmall, s.flatLarge, s.ip, s.syn2mas, cfg.target, cfg.window)
+	fmt.Fprintf(w, "- sizes: compat=%d user-blocked=%d flat=%d:%d ip=%d syn2mas=%d jobs=%d live=%d; adaptive target %s; window %d\n",
+		s.compat, s.userBlocked, s.flatSmall, s.flatLarge, s.ip, s.syn2mas, s.jobs, s.live, cfg.target, cfg.window)
 	if cfg.autoExplain > 0 {
 		fmt.Fprintf(w, "- auto_explain on for statements over %s: timings include its overhead\n", cfg.autoExplain)
 	}

@@ -24,9 +24,9 @@ func TestParseSizes(t *testing.T) {
 		{spec: "default", want: defaultSizes},
 		{spec: "", want: defaultSizes},
 		{spec: "full", want: fullSizes},
-		{spec: "full,flat=100000:500000", want: sizes{compat: 500000, userBlocked: 1000000, flatSmall: 100000, flatLarge: 500000, ip: 500000, syn2mas: 1000000}},
-		{spec: "compat=2_000,ip=10", want: sizes{compat: 2000, userBlocked: 100000, flatSmall: 20000, flatLarge: 200000, ip: 10, syn2mas: 100000}},
-		{spec: "syn2mas=500", want: sizes{compat: 100000, userBlocked: 100000, flatSmall: 20000, flatLarge: 200000, ip: 100000, syn2mas: 500}},
+		{spec: "full,flat=100000:500000", want: sizes{compat: 500000, userBlocked: 1000000, flatSmall: 100000, flatLarge: 500000, ip: 500000, syn2mas: 1000000, jobs: 500000, live: 5000000}},
+		{spec: "compat=2_000,ip=10", want: sizes{compat: 2000, userBlocked: 100000, flatSmall: 20000, flatLarge: 200000, ip: 10, syn2mas: 100000, jobs: 50000, live: 500000}},
+		{spec: "syn2mas=500", want: sizes{compat: 100000, userBlocked: 100000, flatSmall: 20000, flatLarge: 200000, ip: 100000, syn2mas: 500, jobs: 50000, live: 500000}},
 		{spec: "user-blocked=9", err: true},
 		{spec: "flat=500:100", err: true},
 		{spec: "flat=100", err: true},
@@ -110,8 +110,8 @@ func TestTinyRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL")
 	}
-	args := []string{"--sizes", "compat=300,user-blocked=500,flat=100:300,ip=300,syn2mas=300",
-		"--scenario", "compat,oauth2,user-blocked,flat,flat-in-order,ip,backlog,syn2mas", "--compat-targets", "50ms"}
+	args := []string{"--sizes", "compat=300,user-blocked=500,flat=100:300,ip=300,syn2mas=300,jobs=300,live=300",
+		"--scenario", "compat,oauth2,user-blocked,flat,flat-in-order,ip,backlog,syn2mas,jobs,live", "--compat-targets", "50ms"}
 	if u := os.Getenv("MASSTORE_TEST_DATABASE_URL"); u != "" {
 		args = append(args, "--database-url", u)
 	} else if _, err := pgcluster.FindBinaries(); err != nil {
@@ -121,7 +121,29 @@ func TestTinyRun(t *testing.T) {
 	require.NoError(t, run(context.Background(), args, &out, io.Discard))
 	for _, want := range []string{"single-statement-tuned", "common-1000", "masstore-adaptive-50ms", "masstore-adaptive-100ms-window-25000",
 		"earlier-1000-mas-indexes", "masstore-1000-mas-indexes", "compat_in_order_300", "oauth2_300", "users_blocked_500", "compat_300", "queue_300", "backlog: `janitor backlog --job cleanup-finished-compat-sessions`, 600 compat sessions (300 due)",
-		"syn2mas: 300 generated Synapse users", "| syn2mas migrate | 2667 |", "### Goals"} {
+		"syn2mas: 300 generated Synapse users", "| syn2mas migrate | 2667 |", "### Goals",
+		"live: an identity server's workload", "| none |", "| common-1000 |", "live: workload p99 beside janitor vs no purge"} {
 		require.Contains(t, out.String(), want)
 	}
+}
+
+func TestWithApplicationName(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "postgres://u@h:5/db?application_name=app&sslmode=disable",
+		withApplicationName("postgres://u@h:5/db?sslmode=disable", "app"))
+	require.Equal(t, "host=/tmp dbname=db application_name=app", withApplicationName("host=/tmp dbname=db", "app"))
+}
+
+func TestWorkloadRunKeepsTheWindowsOperations(t *testing.T) {
+	t.Parallel()
+	t0 := time.Now()
+	var r workloadRun
+	for i, op := range []workloadOp{opLookup, opLogin, opLookup, opLogout} {
+		r.add(opRecord{op: op, due: t0.Add(time.Duration(i) * time.Second), latency: time.Duration(i+1) * time.Millisecond}, nil)
+	}
+	all, byOp := r.between(t0.Add(time.Second), t0.Add(3*time.Second))
+	require.Equal(t, []time.Duration{2 * time.Millisecond, 3 * time.Millisecond}, all, "due at 1 s and 2 s; the end is excluded")
+	require.Len(t, byOp[opLookup], 1)
+	require.Len(t, byOp[opLogin], 1)
+	require.Empty(t, byOp[opLogout])
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -57,7 +58,7 @@ func printSection(w io.Writer, s section) {
 		}
 		goal, met := "", ""
 		if r.bound > 0 {
-			goal, met = fmt.Sprintf("≤ %.2g×", r.bound), "yes"
+			goal, met = "≤ "+strconv.FormatFloat(r.bound, 'f', -1, 64)+"×", "yes"
 			if r.ratio > r.bound {
 				met = "**no**"
 			}

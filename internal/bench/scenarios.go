@@ -24,7 +24,7 @@ const (
 )
 
 // scenarioNames are the scenarios run by default, in the order they run.
-var scenarioNames = []string{"compat", "oauth2", "user-blocked", "flat", "ip", "memory", "backlog", "syn2mas"}
+var scenarioNames = []string{"compat", "oauth2", "user-blocked", "flat", "ip", "memory", "backlog", "syn2mas", "jobs", "live"}
 
 // optionalScenarios run only when named: flat-in-order is the flat scenario
 // on sessions finished in creation order (is the growth of the per-row cost
@@ -51,6 +51,10 @@ func (b *bench) runScenario(ctx context.Context, name string) error {
 		return b.backlog(ctx)
 	case "syn2mas":
 		return b.syn2masScenario(ctx)
+	case "jobs":
+		return b.jobs(ctx)
+	case "live":
+		return b.live(ctx)
 	}
 	return fmt.Errorf("unknown scenario %q (known: %s)", name, strings.Join(slices.Concat(scenarioNames, optionalScenarios), ", "))
 }

@@ -38,6 +38,8 @@ type outcome struct {
 	batchCount int
 	// rssKB is the peak resident set of a variant run as its own process.
 	rssKB int64
+	// live is what the workload saw, for a variant run beside it.
+	live *liveOutcome
 }
 
 // singleStatement runs query (whose $1 is arg) once: the practical limit of
@@ -231,7 +233,7 @@ func masstore(jobName string, size int, target time.Duration, window int) varian
 		if err != nil {
 			return outcome{}, err
 		}
-		return runEngine(ctx, job, db, size, target, window)
+		return runEngine(ctx, job, db, cleanup.Options{BatchSize: size, TargetBatchDuration: target, WindowSize: window})
 	}}
 }
 
@@ -249,16 +251,15 @@ func engineVariantName(prefix string, size int, target time.Duration, window int
 	return name
 }
 
-// runEngine runs job with cleanup.Run on postgres.New(db), batch size
-// `size`, adaptive when target is not zero, out of windows of `window`
-// candidates when not zero, and collects its batches.
-func runEngine(ctx context.Context, job cleanup.Job, db *sqlx.DB, size int, target time.Duration, window int) (outcome, error) {
+// runEngine runs job with cleanup.Run on postgres.New(db) under opts (its
+// OnBatch is the benchmark's) at benchNow, and collects its batches.
+func runEngine(ctx context.Context, job cleanup.Job, db *sqlx.DB, opts cleanup.Options) (outcome, error) {
 	var out outcome
-	opts := cleanup.Options{BatchSize: size, TargetBatchDuration: target, WindowSize: window, OnBatch: func(b cleanup.BatchInfo) {
+	opts.OnBatch = func(b cleanup.BatchInfo) {
 		out.batches = append(out.batches, b.Duration)
 		out.maxScanned = max(out.maxScanned, b.Scanned)
 		out.maxLimit = max(out.maxLimit, b.Limit)
-	}}
+	}
 	r, err := cleanup.Run(ctx, job, postgres.New(db), storage.NewTestClock(benchNow), opts)
 	out.rows = r.Affected
 	return out, err
@@ -417,7 +418,7 @@ func viaEngine(name string, size int, target time.Duration, batch func(ctx conte
 				return batch(ctx, db, after, before, limit)
 			}
 		}}
-		return runEngine(ctx, job, db, size, target, 0)
+		return runEngine(ctx, job, db, cleanup.Options{BatchSize: size, TargetBatchDuration: target})
 	}}
 }
 
