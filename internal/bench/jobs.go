@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -233,64 +234,86 @@ func formatRetention(d time.Duration) string {
 	return d.String()
 }
 
-// jobs: every job no other scenario measures, against its single statement.
+// jobs: every job no other scenario measures, against its single statement,
+// as the janitor runs it by default (adaptive batches): one row a job.
 func (b *bench) jobs(ctx context.Context) error {
+	n := b.cfg.sizes.jobs
+	var rows []jobRow
 	var errs []error
 	for _, s := range jobSpecs() {
-		if err := b.jobSection(ctx, s, b.cfg.sizes.jobs); err != nil {
+		rs, err := b.measureJob(ctx, s, n)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", s.name, err))
 			if ctx.Err() != nil {
 				break
 			}
+			continue
 		}
+		rows = append(rows, jobRow{job: s.name, single: rs[0], janitor: rs[1]})
 	}
+	title := fmt.Sprintf("jobs: every other job, %d candidates among %d rows each", n, 2*n)
+	fmt.Fprintf(b.cfg.out, "\n### %s\n\n", title)
+	printJobs(b.cfg.out, rows)
 	return errors.Join(errs...)
 }
 
-// jobSection measures one job on its dataset of size n: its single
-// statement, then masstore's variants.
-func (b *bench) jobSection(ctx context.Context, s jobSpec, n int) error {
+// measureJob measures one job on its dataset of size n: its single
+// statement, then the janitor's default variant; it returns both, with the
+// ratio and goal of the second.
+func (b *bench) measureJob(ctx context.Context, s jobSpec, n int) ([2]result, error) {
+	var rs [2]result
 	ds, err := s.dataset(n)
 	if err != nil {
-		return err
+		return rs, err
 	}
 	t, err := b.template(ctx, ds)
 	if err != nil {
-		return err
+		return rs, err
 	}
 	defer b.dropTemplate(ctx, ds)
 	if t.expected != n {
-		return fmt.Errorf("dataset %s has %d candidates, want %d", ds.name, t.expected, n)
+		return rs, fmt.Errorf("dataset %s has %d candidates, want %d", ds.name, t.expected, n)
 	}
-	rs, err := b.measureAll(ctx, ds, append([]variant{singleStatement(s.singleQuery(), ds.arg)}, b.jobVariants(s)...))
+	b.logf("%s", s.title(n))
+	got, err := b.measureAll(ctx, ds, []variant{singleStatement(s.singleQuery(), ds.arg), b.jobVariant(s)})
 	if err != nil {
-		return err
+		return rs, err
 	}
-	b.jobGoals(s.name, rs)
-	b.addSection(section{title: s.title(n), note: "ratio: seconds / single-statement seconds", rows: rs})
-	return nil
+	copy(rs[:], got)
+	rs[1].ratio, rs[1].cpuRatio = timeRatio(rs[1], rs[0])
+	rs[1].bound = boundJobs
+	b.goals = append(b.goals, ratioGoal(s.name+": "+rs[1].variant+" time vs single statement", rs[1].ratio, rs[1].cpuRatio, boundJobs))
+	return rs, nil
 }
 
-// jobGoals sets the ratios of a job's results to the first (its single
-// statement) and records the goals of masstore's.
-func (b *bench) jobGoals(job string, rs []result) {
-	for i := range rs {
-		rs[i].ratio, rs[i].cpuRatio = timeRatio(rs[i], rs[0])
-		if strings.HasPrefix(rs[i].variant, "masstore") {
-			rs[i].bound = boundJobs
-			b.goals = append(b.goals, ratioGoal(job+": "+rs[i].variant+" time vs single statement", rs[i].ratio, rs[i].cpuRatio, boundJobs))
+// jobRow is one job's line of the jobs table.
+type jobRow struct {
+	job             string
+	single, janitor result
+}
+
+// printJobs prints the jobs scenario's table: per job, its single
+// statement's time and the janitor's.
+func printJobs(w io.Writer, rows []jobRow) {
+	fmt.Fprintln(w, "| job | rows | single statement s | janitor s | rows/s | batches | batch p99 ms | ratio | goal | met |")
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
+	for _, r := range rows {
+		single, j := r.single, r.janitor
+		met := "yes"
+		if j.ratio > j.bound {
+			met = "**no**"
 		}
+		fmt.Fprintf(w, "| %s | %d | %.2f | %.2f | %.0f | %d | %s | %.2f | ≤ %s× | %s |\n",
+			r.job, j.rows, single.seconds(), j.seconds(), j.rate(), len(j.batches),
+			formatMS(percentileMS(j.batches, 99)), j.ratio, strconv.FormatFloat(j.bound, 'f', -1, 64), met)
 	}
+	fmt.Fprintln(w, "\nratio: janitor seconds / single-statement seconds; janitor: cleanup.Run with the janitor's defaults (adaptive, 100ms target), each job on its own copy of its dataset.")
 }
 
-// jobVariants are masstore's variants of the spec's job: those of
-// masstoreVariants, or, when the job needs options (a retention), the same
-// run under them.
-func (b *bench) jobVariants(s jobSpec) []variant {
-	if s.opts.Retention == nil {
-		return b.masstoreVariants(s.name, []time.Duration{b.cfg.target})
-	}
-	return []variant{masstoreWith(s.name, 1000, 0, s.opts), masstoreWith(s.name, 1000, b.cfg.target, s.opts)}
+// jobVariant is the spec's job as the janitor runs it by default: batches
+// adapting to the target, under the spec's options.
+func (b *bench) jobVariant(s jobSpec) variant {
+	return masstoreWith(s.name, 1000, b.cfg.target, s.opts)
 }
 
 // masstoreWith is masstore's variant of the job run under opts, batch size
