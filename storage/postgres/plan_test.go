@@ -104,6 +104,16 @@ func planFixture(t *testing.T) *sqlx.DB {
 		 SELECT ` + ulidAt(at) + `, '01890000-0000-0000-0000-000000000003', 'st' || g, ` + at + `,
 		        CASE WHEN NOT ` + old + ` THEN (SELECT user_session_id FROM user_sessions LIMIT 1) END
 		 FROM generate_series(1, $1) g`,
+		// Personal sessions owned by the user, each with one token; the old
+		// 1% revoked (session and token), every one holding an IP.
+		`INSERT INTO personal_sessions (personal_session_id, owner_user_id, actor_user_id, human_name, scope_list,
+		        created_at, revoked_at, last_active_at, last_active_ip)
+		 SELECT ` + ulidAt(at) + `, '01890000-0000-0000-0000-000000000001', '01890000-0000-0000-0000-000000000001', 'p' || g, '{}',
+		        ` + at + `, CASE WHEN ` + old + ` THEN ` + at + ` END, ` + at + `, '10.0.0.1'
+		 FROM generate_series(1, $1) g`,
+		`INSERT INTO personal_access_tokens (personal_access_token_id, personal_session_id, access_token_sha256, created_at, revoked_at)
+		 SELECT ` + ulidAt("created_at") + `, id, sha256(('pat' || g)::bytea), created_at, revoked_at
+		 FROM (SELECT personal_session_id AS id, created_at, revoked_at, row_number() OVER () AS g FROM personal_sessions) s`,
 		`INSERT INTO queue_workers (queue_worker_id, registered_at, last_seen_at)
 		 SELECT ` + ulidAt(at) + `, ` + at + `, ` + at + ` FROM generate_series(1, 10) g`,
 		`INSERT INTO queue_jobs (queue_job_id, queue_name, created_at, status)
@@ -162,7 +172,7 @@ func TestCleanupPlans(t *testing.T) {
 	for _, n := range names {
 		big[n] = true
 	}
-	require.Len(t, big, 17)
+	require.Len(t, big, 19)
 	horizon := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	timeArgs := []any{storage.Horizon(horizon), time.Time{}, key(ulidx.Horizon(time.Time{})), 1000}
 	ulidArgs := []any{key(ulidx.Horizon(horizon)), key(ulidx.Horizon(time.Time{})), 1000}
@@ -199,8 +209,27 @@ func TestCleanupPlans(t *testing.T) {
 		{"AbandonedSSOLogins", cleanupAbandonedSSOLogins, "compat_sso_logins", "compat_sso_logins_pkey", ulidArgs},
 		{"OrphanedLinks", cleanupOrphanedLinks, "upstream_oauth_links", "idx_upstream_oauth_links_orphaned", ulidArgs},
 		{"OrphanedUpstreamSessions", cleanupOrphanedSessions, "upstream_oauth_authorization_sessions", "upstream_oauth_authorization_sessions_orphaned", ulidArgs},
+		{"RevokedPersonalSessions", cleanupRevokedPersonalSessions, "personal_sessions", "masstore_personal_sessions_revoked_idx", timeArgs},
+		// The batch deletes the candidates' tokens, all revoked: MAS's index
+		// on personal_session_id holds only live ones.
+		{"RevokedPersonalSessionsTokens", cleanupRevokedPersonalSessions, "personal_access_tokens", "masstore_personal_access_tokens_session_idx", timeArgs},
+		// What PostgreSQL runs for each personal session deleted, to check
+		// personal_access_tokens_personal_session_id_fkey (ri_triggers.c's
+		// query, which EXPLAIN of the delete does not show).
+		{"PersonalSessionForeignKey", `SELECT 1 FROM ONLY public.personal_access_tokens x WHERE $1 OPERATOR(pg_catalog.=) personal_session_id FOR KEY SHARE OF x`,
+			"personal_access_tokens", "masstore_personal_access_tokens_session_idx", []any{key(ulidx.Horizon(horizon))}},
+		{"RevokedPersonalAccessTokens", cleanupRevokedPersonalTokens, "personal_access_tokens", "masstore_personal_access_tokens_revoked_idx", timeArgs},
+		{"PersonalSessionIPs", clearIPsQuery("personal_sessions", "personal_session_id"), "personal_sessions", "masstore_personal_sessions_inactive_ips_idx", timeArgs},
 		{"Jobs", cleanupFinishedJobs, "queue_jobs", "queue_jobs_pkey", ulidArgs},
 		{"LostJobs", cleanupLostJobs, "queue_jobs", "queue_jobs_pkey", ulidArgs},
+	}
+	// These read their candidates from an index whose columns are the
+	// statement's ORDER BY: in order, never sorted (only the batch's last
+	// candidate is found by sorting the candidates).
+	inOrder := map[string]bool{
+		"RevokedPersonalSessions":     true,
+		"RevokedPersonalAccessTokens": true,
+		"PersonalSessionIPs":          true,
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -217,6 +246,11 @@ func TestCleanupPlans(t *testing.T) {
 				}
 				if n.RelationName == c.table && n.IndexName == c.index {
 					usesIndex = true
+				}
+				if inOrder[c.name] && (n.NodeType == "Sort" || n.NodeType == "Incremental Sort") {
+					for _, child := range n.Plans {
+						require.Equal(t, "CTE Scan", child.NodeType, "%s over %s %s:\n%s", n.NodeType, child.NodeType, child.IndexName, out)
+					}
 				}
 			})
 			require.True(t, usesIndex, "%s not used:\n%s", c.index, out)
