@@ -215,9 +215,6 @@ func runJob(ctx context.Context, job Job, repo storage.Repository, now time.Time
 			return stop(StoppedMaxDuration, nil)
 		}
 		limit := size
-		if job.MaxBatchSize > 0 {
-			limit = min(limit, job.MaxBatchSize)
-		}
 		if opts.MaxRows > 0 {
 			left := opts.MaxRows - r.Affected
 			if left <= 0 {

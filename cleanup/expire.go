@@ -3,6 +3,7 @@ package cleanup
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -17,9 +18,13 @@ const (
 	MaxInactiveSessionTTL = 90 * day
 )
 
-// expirePageSize is how many sessions MAS finishes per page, and so per
-// batch: the sync-devices jobs of a page are spaced 10 seconds apart.
-const expirePageSize = 100
+// syncDevicesPage is MAS's page: MAS's job finishes 100 sessions a run
+// (crates/tasks/src/sessions.rs, pagination(100)) and spaces their users'
+// sync-devices jobs 10 seconds apart, so one page's syncs spread over at most
+// 16.5 minutes. A batch here is not a page (it examines up to the run's batch
+// size); what stays of the page is that spread: ScheduleSyncDevices spaces a
+// batch's users in groups of this many.
+const syncDevicesPage = 100
 
 // InactiveSessions tunes expire-inactive-sessions, the job that finishes
 // sessions inactive for longer than its time-to-live (given as its
@@ -32,10 +37,11 @@ type InactiveSessions struct {
 	SkipCompat, SkipOAuth2, SkipBrowser bool
 	// SyncDevices is called, in the transaction of each batch that finished
 	// compat or OAuth 2.0 sessions, with the distinct users whose sessions
-	// it finished, in the order of their first session: their devices must
-	// go from the homeserver. nil is ScheduleSyncDevices (what MAS does);
-	// NoSyncDevices does nothing. An error rolls the batch back and fails
-	// the job.
+	// it finished, in the order of their first session, each once per batch
+	// (a batch examines up to the run's batch size, Options.BatchSize):
+	// their devices must go from the homeserver. nil is ScheduleSyncDevices
+	// (what MAS does); NoSyncDevices does nothing. An error rolls the batch
+	// back and fails the job.
 	SyncDevices SyncDevicesFunc
 }
 
@@ -47,23 +53,27 @@ type SyncDevicesFunc func(ctx context.Context, tx storage.Repository, now time.T
 // homeserver to tell: it does nothing.
 func NoSyncDevices(context.Context, storage.Repository, time.Time, []ulid.ULID) error { return nil }
 
-// ScheduleSyncDevices is what MAS does for the users of one page of expired
-// sessions: for each, a scheduled job on the "sync-devices" queue with the
+// ScheduleSyncDevices is what MAS does for the users of expired sessions:
+// for each user, a scheduled job on the "sync-devices" queue with the
 // payload {"user_id": "<ULID>"}, due one minute after now plus ten seconds
-// for each user before it in the page.
+// for each user before it in its group of 100 (the users, in order, go by
+// groups of 100, as many as a MAS page of 100 sessions holds at most: so
+// no job is due later than now + 1 minute + 990 seconds), all added by one
+// ScheduleJobs call.
 func ScheduleSyncDevices(ctx context.Context, tx storage.Repository, now time.Time, users []ulid.ULID) error {
-	clock := storage.FixedClock(now)
+	jobs := make([]storage.ScheduledJob, len(users))
 	for i, user := range users {
 		payload, err := json.Marshal(struct {
 			UserID string `json:"user_id"`
 		}{user.String()})
 		if err != nil {
-			return err
+			return fmt.Errorf("sync-devices payload of user %s: %w", user, err)
 		}
-		at := now.Add(time.Minute + time.Duration(i)*10*time.Second)
-		if _, err := tx.Queue().ScheduleJob(ctx, clock, "sync-devices", payload, at, ""); err != nil {
-			return err
-		}
+		step := time.Duration(i%syncDevicesPage) * 10 * time.Second
+		jobs[i] = storage.ScheduledJob{Payload: payload, At: now.Add(time.Minute + step)}
+	}
+	if _, err := tx.Queue().ScheduleJobs(ctx, storage.FixedClock(now), "sync-devices", jobs); err != nil {
+		return fmt.Errorf("schedule the sync-devices jobs of %d users: %w", len(users), err)
 	}
 	return nil
 }
@@ -76,10 +86,9 @@ func expireInactiveSessions() Job {
 		FromMAS:      true,
 		Optional:     true,
 		MinRetention: MinInactiveSessionTTL, MaxRetention: MaxInactiveSessionTTL,
-		MaxBatchSize: expirePageSize,
-		Tables:       []string{"compat_sessions", "oauth2_sessions", "oauth2_clients", "user_sessions", "queue_jobs"},
-		Steps:        expireSteps,
-		Effect:       Finishes,
+		Tables: []string{"compat_sessions", "oauth2_sessions", "oauth2_clients", "user_sessions", "queue_jobs"},
+		Steps:  expireSteps,
+		Effect: Finishes,
 	}
 }
 

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/oklog/ulid/v2"
 	"github.com/stretchr/testify/require"
 
@@ -137,6 +139,19 @@ func (w *world) syncJobs(by time.Time) []*storage.Job {
 	return jobs
 }
 
+// inactiveCompatSessions starts, in ID order, a compat session of each of
+// users (a user once per time it is named) at the clock's time, last active
+// an hour before the horizon of a run at testNow.
+func (w *world) inactiveCompatSessions(users ...*storage.User) {
+	w.t.Helper()
+	old := storage.FixedClock(testNow.Add(-ttl - time.Hour))
+	for _, u := range users {
+		s, err := w.store.CompatSessions().Add(w.ctx, w.clock, u, w.name("DEVICE"), nil, false)
+		require.NoError(w.t, err)
+		require.NoError(w.t, w.store.CompatSessions().RecordActivity(w.ctx, old, s.ID, netip.Addr{}))
+	}
+}
+
 func userPayload(t *testing.T, j *storage.Job) ulid.ULID {
 	t.Helper()
 	var p map[string]string
@@ -223,10 +238,12 @@ func TestExpireInactiveSessions(t *testing.T) {
 				users = append(users, u.ID)
 			}
 			w.clock.Set(testNow)
-			// The batch size asked for is larger: the job keeps MAS's pages.
+			// One batch of 150 (the batch size is 1000), whose due times
+			// restart every 100 users as MAS's pages' do.
 			r, err := cleanup.Run(w.ctx, mustJob(t, expireJob), store, w.clock, expireOpts(cleanup.Options{BatchSize: 1000}))
 			require.NoError(t, err)
 			require.Equal(t, 150, r.Affected)
+			require.Equal(t, 3, r.Batches, "one batch a kind of session")
 			at := map[ulid.ULID]time.Time{}
 			for _, j := range w.syncJobs(testNow.Add(time.Hour)) {
 				at[userPayload(t, j)] = *j.ScheduledAt
@@ -236,6 +253,119 @@ func TestExpireInactiveSessions(t *testing.T) {
 				step := i % 100 // the 101st user starts the second page
 				require.Equal(t, testNow.Add(time.Minute+time.Duration(step)*10*time.Second), at[u], "user %d", i)
 			}
+		})
+	})
+
+	t.Run("ABatchExaminesUpToItsLimitNotAPageOfAHundred", func(t *testing.T) {
+		for _, tc := range []struct {
+			name    string
+			opts    func(sw *fakeStopwatch) cleanup.Options
+			limits  []int // of the compat batches
+			scanned []int
+		}{
+			{"Fixed1000", func(*fakeStopwatch) cleanup.Options { return cleanup.Options{BatchSize: 1000} },
+				[]int{1000}, []int{250}},
+			{"Fixed70", func(*fakeStopwatch) cleanup.Options { return cleanup.Options{BatchSize: 70} },
+				[]int{70, 70, 70, 70}, []int{70, 70, 70, 40}},
+			// Each batch takes 10ms of a 100ms target: the size doubles,
+			// past MAS's page of 100.
+			{"Adaptive", func(sw *fakeStopwatch) cleanup.Options {
+				return cleanup.Options{BatchSize: 50, TargetBatchDuration: 100 * time.Millisecond, Stopwatch: sw,
+					InactiveSessions: cleanup.InactiveSessions{SyncDevices: func(ctx context.Context, tx storage.Repository, now time.Time, users []ulid.ULID) error {
+						sw.advance(10 * time.Millisecond)
+						return cleanup.ScheduleSyncDevices(ctx, tx, now, users)
+					}}}
+			}, []int{50, 100, 200}, []int{50, 100, 100}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				eachBackend(t, func(t *testing.T, store storage.Store) {
+					w := newWorld(t, store)
+					w.clock.Set(testNow.Add(-ttl - 2*time.Hour))
+					var users, sessions []*storage.User
+					for range 25 {
+						users = append(users, w.user())
+					}
+					for i := range 250 {
+						sessions = append(sessions, users[i%len(users)])
+					}
+					w.inactiveCompatSessions(sessions...)
+					w.clock.Set(testNow)
+					opts := tc.opts(&fakeStopwatch{})
+					var batches []cleanup.BatchInfo
+					opts.OnBatch = func(b cleanup.BatchInfo) { batches = append(batches, b) }
+					r, err := cleanup.Run(w.ctx, mustJob(t, expireJob), store, w.clock, expireOpts(opts))
+					require.NoError(t, err)
+					require.Equal(t, 250, r.Affected)
+					var limits, scanned []int
+					for _, b := range batches {
+						require.LessOrEqual(t, b.Scanned, b.Limit, "batch %d examined more than its limit", b.Number)
+						if b.Scanned > 0 {
+							limits, scanned = append(limits, b.Limit), append(scanned, b.Scanned)
+						}
+					}
+					require.Equal(t, tc.limits, limits)
+					require.Equal(t, tc.scanned, scanned)
+					require.Len(t, w.syncJobs(testNow.Add(time.Hour)), len(users)*len(tc.scanned), "one job per user per batch")
+				})
+			})
+		}
+	})
+
+	t.Run("OneSyncDevicesJobPerUserPerBatch", func(t *testing.T) {
+		type due struct {
+			user ulid.ULID
+			at   time.Time
+		}
+		at := func(step int) time.Time { return testNow.Add(time.Minute + time.Duration(step)*10*time.Second) }
+		jobs := func(w *world) []due {
+			var got []due
+			for _, j := range w.syncJobs(testNow.Add(time.Hour)) {
+				require.Equal(w.t, "sync-devices", j.Queue)
+				got = append(got, due{userPayload(w.t, j), *j.ScheduledAt})
+			}
+			return got
+		}
+
+		t.Run("UsersRepeatInABatch", func(t *testing.T) {
+			eachBackend(t, func(t *testing.T, store storage.Store) {
+				w := newWorld(t, store)
+				w.clock.Set(testNow.Add(-ttl - 2*time.Hour))
+				u1, u2, u3 := w.user(), w.user(), w.user()
+				w.inactiveCompatSessions(u1, u2, u1, u3, u1, u2)
+				w.clock.Set(testNow)
+				// Batches of 3: u1, u2, u1, then u3, u1, u2.
+				r, err := cleanup.Run(w.ctx, mustJob(t, expireJob), store, w.clock, expireOpts(cleanup.Options{BatchSize: 3}))
+				require.NoError(t, err)
+				require.Equal(t, 6, r.Affected)
+				require.ElementsMatch(t, []due{
+					{u1.ID, at(0)}, {u2.ID, at(1)},
+					{u3.ID, at(0)}, {u1.ID, at(1)}, {u2.ID, at(2)},
+				}, jobs(w))
+			})
+		})
+
+		t.Run("ABatchOfMoreThanAHundredUsers", func(t *testing.T) {
+			eachBackend(t, func(t *testing.T, store storage.Store) {
+				w := newWorld(t, store)
+				w.clock.Set(testNow.Add(-ttl - 2*time.Hour))
+				var users []*storage.User
+				for range 250 {
+					users = append(users, w.user())
+				}
+				// Each user's two sessions are 250 apart: in one batch of
+				// 1000, yet in different pages of 100.
+				w.inactiveCompatSessions(append(slices.Clone(users), users...)...)
+				w.clock.Set(testNow)
+				r, err := cleanup.Run(w.ctx, mustJob(t, expireJob), store, w.clock, expireOpts(cleanup.Options{BatchSize: 1000}))
+				require.NoError(t, err)
+				require.Equal(t, 500, r.Affected)
+				var want []due
+				for i, u := range users {
+					want = append(want, due{u.ID, at(i % 100)})
+				}
+				require.ElementsMatch(t, want, jobs(w), "exactly one job per user, due as in MAS's pages")
+			})
 		})
 	})
 
@@ -382,4 +512,93 @@ func TestExpireInactiveSessionsQueueRowsOnPostgres(t *testing.T) {
 		require.Equal(t, "scheduled", r.Status)
 		require.True(t, wantAt[i].Equal(r.ScheduledAt), "row %d at %s", i, r.ScheduledAt)
 	}
+}
+
+// On PostgreSQL, a batch's sync-devices jobs are one INSERT, whatever its
+// number of users: a statement trigger on queue_jobs counts the INSERTs.
+func TestExpireInactiveSessionsSchedulesABatchInOneStatementOnPostgres(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		batchSize, statements int
+	}{
+		{1000, 2}, // the compat batch, the OAuth 2.0 batch
+		{100, 4},  // compat: 100, 100, 50; OAuth 2.0: 30
+	} {
+		t.Run(fmt.Sprint(tc.batchSize), func(t *testing.T) {
+			t.Parallel()
+			db := pgtest.Migrated(t)
+			countInserts(t, db.DB)
+			store := postgres.New(db.DB)
+			w := newWorld(t, store)
+			w.clock.Set(testNow.Add(-ttl - 2*time.Hour))
+			var users []*storage.User
+			for range 250 {
+				users = append(users, w.user())
+			}
+			w.inactiveCompatSessions(users...)
+			old := storage.FixedClock(testNow.Add(-ttl - time.Hour))
+			for _, u := range users[:30] {
+				s, err := store.OAuth2Sessions().Add(w.ctx, w.clock, w.client, u, nil, []string{"openid"})
+				require.NoError(t, err)
+				require.NoError(t, store.OAuth2Sessions().RecordActivity(w.ctx, old, s.ID, netip.Addr{}))
+			}
+			w.clock.Set(testNow)
+			before := inserts(t, db.DB)
+			r, err := cleanup.Run(w.ctx, mustJob(t, expireJob), store, w.clock, expireOpts(cleanup.Options{BatchSize: tc.batchSize}))
+			require.NoError(t, err)
+			require.Equal(t, 280, r.Affected)
+			require.Equal(t, tc.statements, inserts(t, db.DB)-before, "INSERTs into queue_jobs")
+			var jobs int
+			require.NoError(t, db.DB.Get(&jobs, `SELECT count(*) FROM queue_jobs WHERE queue_name = 'sync-devices'`))
+			require.Equal(t, 280, jobs)
+		})
+	}
+
+	t.Run("ABadPayloadAddsNone", func(t *testing.T) {
+		t.Parallel()
+		db := pgtest.Migrated(t)
+		q := postgres.New(db.DB).Queue()
+		clock := storage.FixedClock(testNow)
+		n, err := q.ScheduleJobs(context.Background(), clock, "sync-devices", []storage.ScheduledJob{
+			{Payload: json.RawMessage(`{"user_id": "a"}`), At: testNow}, {Payload: json.RawMessage(`{`), At: testNow},
+		})
+		require.ErrorIs(t, err, storage.ErrInvalidArgument)
+		require.ErrorContains(t, err, "job 1")
+		require.Zero(t, n)
+		_, err = q.ScheduleJobs(context.Background(), clock, "", []storage.ScheduledJob{{At: testNow}})
+		require.ErrorIs(t, err, storage.ErrInvalidArgument)
+		var jobs int
+		require.NoError(t, db.DB.Get(&jobs, `SELECT count(*) FROM queue_jobs`))
+		require.Zero(t, jobs)
+	})
+}
+
+// countInserts makes db count the INSERT statements into queue_jobs (see
+// inserts), until the test ends.
+func countInserts(t *testing.T, db *sqlx.DB) {
+	t.Helper()
+	_, err := db.Exec(`
+		CREATE TABLE test_queue_job_inserts (n int NOT NULL);
+		CREATE FUNCTION test_count_queue_job_inserts() RETURNS trigger LANGUAGE plpgsql AS
+			$$ BEGIN INSERT INTO test_queue_job_inserts VALUES (1); RETURN NULL; END $$;
+		CREATE TRIGGER test_count_queue_job_inserts AFTER INSERT ON queue_jobs
+			FOR EACH STATEMENT EXECUTE FUNCTION test_count_queue_job_inserts();`)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		// Before the database goes back to pgtest's pool with its schema.
+		_, err := db.Exec(`
+			DROP TRIGGER test_count_queue_job_inserts ON queue_jobs;
+			DROP FUNCTION test_count_queue_job_inserts();
+			DROP TABLE test_queue_job_inserts;`)
+		require.NoError(t, err)
+	})
+}
+
+// inserts is how many INSERT statements into queue_jobs ran since
+// countInserts.
+func inserts(t *testing.T, db *sqlx.DB) int {
+	t.Helper()
+	var n int
+	require.NoError(t, db.Get(&n, `SELECT count(*) FROM test_queue_job_inserts`))
+	return n
 }

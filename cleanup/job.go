@@ -40,9 +40,6 @@ type Job struct {
 	// MinRetention and MaxRetention, when set, bound the retention a host
 	// may give the job.
 	MinRetention, MaxRetention time.Duration
-	// MaxBatchSize, when set, caps the job's batches whatever the options
-	// (expire-inactive-sessions pages through 100 sessions, as MAS does).
-	MaxBatchSize int
 	// Window, for the jobs that have one, returns the repository methods
 	// that read Method's candidates ahead and delete them by ID; the engine
 	// uses them when Options.WindowSize is set.

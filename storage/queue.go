@@ -91,6 +91,12 @@ type QueueRepository interface {
 	// when not empty, names a schedule made by SetupSchedules (else
 	// ErrNotFound) that the job belongs to.
 	ScheduleJob(ctx context.Context, clock Clock, queue string, payload json.RawMessage, at time.Time, scheduleName string) (*Job, error)
+	// ScheduleJobs adds, all or none, one job on queue for each of jobs, in
+	// order: what ScheduleJob(ctx, clock, queue, j.Payload, j.At, "") does
+	// for each j (PostgreSQL: in one statement). It returns how many it
+	// added. An empty queue name, or a payload that is not JSON, is
+	// ErrInvalidArgument and adds none.
+	ScheduleJobs(ctx context.Context, clock Clock, queue string, jobs []ScheduledJob) (int, error)
 	// LookupJob returns the job, or ErrNotFound.
 	LookupJob(ctx context.Context, id ulid.ULID) (*Job, error)
 	// Reserve marks up to n available jobs of the given queues running for
@@ -132,4 +138,11 @@ type QueueRepository interface {
 	// cursor's Time stays zero); workers some job still names as StartedBy,
 	// and the leader, are skipped. See CleanupFunc.
 	CleanupWorkers(ctx context.Context, after Cursor, before time.Time, limit int) (Batch, error)
+}
+
+// ScheduledJob is one job of a ScheduleJobs call: its payload (nil is {})
+// and when it becomes available.
+type ScheduledJob struct {
+	Payload json.RawMessage
+	At      time.Time
 }

@@ -188,6 +188,33 @@ func (r queue) ScheduleJob(ctx context.Context, clock storage.Clock, queue strin
 	})
 }
 
+// ScheduleJobs adds one scheduled job on queue for each of jobs, all or
+// none.
+func (r queue) ScheduleJobs(ctx context.Context, clock storage.Clock, queue string, jobs []storage.ScheduledJob) (int, error) {
+	return mutate(r.repo, ctx, func(st *state) (int, error) {
+		now, err := now(clock)
+		if err != nil {
+			return 0, fmt.Errorf("schedule jobs: %w", err)
+		}
+		if queue == "" {
+			return 0, fmt.Errorf("schedule jobs: empty queue name: %w", storage.ErrInvalidArgument)
+		}
+		built := make([]storage.Job, len(jobs))
+		for i, sj := range jobs {
+			if built[i], err = newJob(now, queue, sj.Payload); err != nil {
+				return 0, fmt.Errorf("schedule jobs in %q: job %d: %w", queue, i, err)
+			}
+			built[i].Status, built[i].ScheduledAt = storage.JobScheduled, timeRef(storage.Timestamp(sj.At))
+		}
+		for _, j := range built {
+			if err := st.jobs.insert(j.ID, j); err != nil {
+				return 0, fmt.Errorf("schedule jobs in %q: %w", queue, err)
+			}
+		}
+		return len(built), nil
+	})
+}
+
 // newJob returns a new available job; a nil payload is {}.
 func newJob(now time.Time, queue string, payload json.RawMessage) (storage.Job, error) {
 	if payload == nil {

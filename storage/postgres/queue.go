@@ -154,6 +154,43 @@ func (r queue) ScheduleJob(ctx context.Context, clock storage.Clock, queueName s
 	return j, nil
 }
 
+// ScheduleJobs adds one scheduled job on queueName for each of jobs, in one
+// INSERT ... SELECT FROM unnest statement.
+func (r queue) ScheduleJobs(ctx context.Context, clock storage.Clock, queueName string, jobs []storage.ScheduledJob) (int, error) {
+	if queueName == "" {
+		return 0, fmt.Errorf("schedule jobs: empty queue name: %w", storage.ErrInvalidArgument)
+	}
+	if len(jobs) == 0 {
+		return 0, nil
+	}
+	now := storage.Now(clock)
+	ids := make([]string, len(jobs))
+	payloads := make([]string, len(jobs))
+	at := make([]string, len(jobs))
+	for i, j := range jobs {
+		p, err := payloadArg(j.Payload)
+		if err != nil {
+			return 0, fmt.Errorf("schedule jobs in %q: job %d: %w", queueName, i, err)
+		}
+		ids[i], payloads[i] = key(ulidx.New(now)), p
+		at[i] = storage.Timestamp(j.At).Format(time.RFC3339Nano)
+	}
+	res, err := r.ext.ExecContext(ctx, `
+		INSERT INTO queue_jobs (queue_job_id, queue_name, payload, metadata, created_at, status, scheduled_at, attempt)
+		SELECT j.id, $4, j.payload::jsonb, '{}', $5, 'scheduled'::queue_job_status, j.at, 0
+		FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS j (id, payload, at, n)
+		ORDER BY j.n`,
+		pq.Array(ids), pq.Array(payloads), pq.Array(at), queueName, now)
+	if err != nil {
+		return 0, fmt.Errorf("schedule %d jobs in %q: %w", len(jobs), queueName, translate(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("schedule %d jobs in %q: %w", len(jobs), queueName, err)
+	}
+	return int(n), nil
+}
+
 func (r queue) insertJob(ctx context.Context, clock storage.Clock, queueName string, payload json.RawMessage, status storage.JobStatus, at *time.Time, scheduleName string) (*storage.Job, error) {
 	if queueName == "" {
 		return nil, fmt.Errorf("empty queue name: %w", storage.ErrInvalidArgument)

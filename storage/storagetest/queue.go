@@ -225,6 +225,38 @@ func testQueueJobs(t *testing.T, f Factory) {
 		requireJob(t, j, lookupJob(t, b, j.ID))
 	})
 
+	t.Run("ScheduleJobsAddsAllOrNone", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, f)
+		q := b.store.Queue()
+		n, err := q.ScheduleJobs(b.ctx, b.clock, "sync", []storage.ScheduledJob{
+			{Payload: json.RawMessage(`{"user_id":"a"}`), At: Epoch.Add(time.Minute)},
+			{At: Epoch.Add(2 * time.Minute)},
+		})
+		require.NoError(t, err)
+		require.Equal(t, 2, n)
+		_, err = q.ScheduleJobs(b.ctx, b.clock, "sync", []storage.ScheduledJob{
+			{Payload: json.RawMessage(`{"user_id":"b"}`), At: Epoch}, {Payload: json.RawMessage(`{`), At: Epoch},
+		})
+		require.ErrorIs(t, err, storage.ErrInvalidArgument)
+		require.ErrorContains(t, err, "job 1")
+		_, err = q.ScheduleJobs(b.ctx, b.clock, "", []storage.ScheduledJob{{At: Epoch}})
+		require.ErrorIs(t, err, storage.ErrInvalidArgument)
+
+		later := storage.NewTestClock(Epoch.Add(time.Hour))
+		promoted, err := q.PromoteScheduled(b.ctx, later, 10)
+		require.NoError(t, err)
+		require.Equal(t, 2, promoted, "the two jobs of the first call, none of the refused ones")
+		w, err := q.RegisterWorker(b.ctx, later)
+		require.NoError(t, err)
+		jobs, err := q.Reserve(b.ctx, later, w, []string{"sync"}, 10)
+		require.NoError(t, err)
+		require.Len(t, jobs, 2)
+		require.JSONEq(t, `{"user_id":"a"}`, string(jobs[0].Payload))
+		require.JSONEq(t, `{}`, string(jobs[1].Payload), "a nil payload is {}")
+		require.Equal(t, Epoch.Add(time.Minute), *jobs[0].ScheduledAt)
+	})
+
 	t.Run("ScheduleJobUnknownScheduleIsNotFound", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, f)
