@@ -41,8 +41,8 @@ type Options struct {
 	// the job's order and without locking them, and delete them in batches
 	// in the order of their IDs: on a large table the rows and index entries
 	// of neighbouring IDs are neighbours, so deletes touch fewer pages. In
-	// BENCHMARKS.md, with 25000 and a 100ms target, 5 000 000 candidates go
-	// at 1.14x the time per row of 100 000 (2.16x without windows).
+	// BENCHMARKS.md, with 25000 and a 100ms target, 2 000 000 candidates go
+	// at 1.09x the time per row of 100 000 (1.36x without windows).
 	// 0 turns windows off; otherwise 1..MaxWindowSize, and a window is never
 	// smaller than the batch size. A window costs 16 bytes of memory per
 	// candidate. The run's cursor (Report.Cursor, BatchInfo.Cursor) moves
@@ -73,7 +73,13 @@ type Options struct {
 	// MaxDuration stops a job cleanly between batches once it has run that
 	// long (0: no limit). The batch in flight always finishes.
 	MaxDuration time.Duration
-	// Pause waits between batches, to spare a busy primary.
+	// Pause waits between batches, to spare a busy primary: the knob that
+	// trades purge speed for the latency of the server beside it. A purge
+	// takes a CPU core while a batch runs (its locks never hold up the
+	// server's own statements); with 100ms batches, a pause of 100ms halves
+	// that share and 300ms quarters it. In BENCHMARKS.md (live traffic, 2
+	// cores) they took the workload's p99 from 3.1x its p99 without a purge
+	// to 2.7x and 1.98x, the purge taking 2.8x and 5.7x as long.
 	Pause time.Duration
 	// Stop, when closed, stops the run cleanly after the batch in flight
 	// (cancelling the context instead aborts that batch, which rolls back).

@@ -24,16 +24,16 @@ var errFlagsReported = errors.New("bad flags")
 
 // defaultTargetBatchDuration makes the janitor size its batches by time
 // unless told otherwise: in BENCHMARKS.md it is what brings queue jobs
-// within 1.3× of their single statement (1.03× at 495 000, against 1.40×
-// with fixed batches of 1000), IP clearing and finished OAuth 2.0 sessions
-// too (1.18×, 1.14×), and blocked browser sessions to 1.31× the clean table
-// (1.79× fixed), with batches of about 100 ms.
+// within 1.3× of their single statement (1.16× at 495 000, against 1.36×
+// with fixed batches of 1000), IP clearing too (1.10× against 1.35×), and
+// blocked browser sessions to 1.20× the clean table (1.35× fixed), with
+// batches of about 100 ms.
 const defaultTargetBatchDuration = 100 * time.Millisecond
 
 // defaultWindowSize makes the finished compat and OAuth 2.0 session jobs
 // delete out of windows read ahead, in ID order, unless told otherwise: in
 // BENCHMARKS.md it is what keeps their rows per second flat from 100 000 to
-// 5 000 000 candidates (1.14×, against 2.16× without). A window holds 16
+// 2 000 000 candidates (1.09×, against 1.36× without). A window holds 16
 // bytes per candidate (400 KB).
 const defaultWindowSize = 25000
 

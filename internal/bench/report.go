@@ -63,11 +63,11 @@ func printSection(w io.Writer, s section) {
 				met = "**no**"
 			}
 		}
-		line := fmt.Sprintf("| %s | %s | %d | %.2f | %.0f | %d | %s | %s | %s | %s |",
-			r.dataset, r.variant, r.rows, r.seconds(), r.rate(), batches,
+		line := fmt.Sprintf("| %s | %s | %d | %.2f | %.0f | %s | %s | %s | %s | %s |",
+			r.dataset, r.variant, r.rows, r.seconds(), r.rate(), count(batches),
 			formatMS(percentileMS(r.batches, 99)), ratio(r.ratio), goal, met)
 		if withRSS {
-			line += fmt.Sprintf(" %.1f |", float64(r.rssKB)/1024)
+			line += " " + mib(r.rssKB) + " |"
 		}
 		fmt.Fprintln(w, line)
 	}
@@ -76,6 +76,22 @@ func printSection(w io.Writer, s section) {
 		runs = fmt.Sprintf("; each row the median of %d runs", s.rows[0].runs)
 	}
 	fmt.Fprintf(w, "\n%s; load average %.1f–%.1f%s.\n", s.note, lo, hi, runs)
+}
+
+// count writes a count, "-" for none (a variant without batches).
+func count(n int) string {
+	if n == 0 {
+		return "-"
+	}
+	return fmt.Sprint(n)
+}
+
+// mib writes a peak RSS in MiB, "-" when not measured.
+func mib(kb int64) string {
+	if kb == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", float64(kb)/1024)
 }
 
 func formatCPU(d time.Duration) string {

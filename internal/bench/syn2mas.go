@@ -152,6 +152,7 @@ upstream_oauth2:
 	rows := []result{migrated}
 	if baseline.elapsed > 0 {
 		migrated.ratio = migrated.seconds() / baseline.seconds()
+		migrated.bound = boundSyn2mas
 		baseline.ratio = 1
 		rows = []result{baseline, migrated}
 		b.goals = append(b.goals, ratioGoal(fmt.Sprintf("syn2mas: migrate %d users vs COPY of the same rows + index build", n), migrated.ratio, 0, boundSyn2mas))

@@ -281,7 +281,7 @@ func queueHorizon() string { return ulidx.UUID(ulidx.Horizon(horizon)) }
 // it before migration 0028: the candidates were found again through the
 // primary key and checked for children there, so a blocked candidate cost
 // a heap fetch more. Run on a copy without masstore's index (withoutAdditions),
-// it is the library of that time, for BENCHMARKS.md's "what it bought".
+// it is the library of that time (--proposals).
 const earlierUserSessions = finishedAtCandidates + `
 	SELECT us.user_session_id AS id FROM user_sessions us
 	WHERE us.user_session_id = ANY (ARRAY(SELECT id FROM candidates))
@@ -294,7 +294,7 @@ const earlierUserSessions = finishedAtCandidates + `
 // candidates in (finished_at, id) order from 0028's index, each checked for
 // children by an index probe of its own. Run on a copy with 0028's index in
 // place of 0029's (with0028Index), it is the library before ID order, for
-// BENCHMARKS.md's "what it bought".
+// what ID order bought (--proposals).
 const probingUserSessions = finishedAtCandidates + `
 	SELECT us.user_session_id AS id FROM user_sessions us
 	WHERE us.user_session_id = ANY (ARRAY(

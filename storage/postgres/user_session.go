@@ -205,7 +205,7 @@ func (r userSessions) ListAuthentications(ctx context.Context, sessionID ulid.UL
 // the children of all of them are read in one range of each child index
 // (compat_sessions_user_session_fk, oauth2_sessions_user_session_fk) and
 // matched by a hash, where checking each candidate on its own costs an index
-// descent (BENCHMARKS.md: a blocked candidate 0.8 µs instead of 1.6–2.5).
+// descent (BENCHMARKS.md, blocked browser sessions).
 // Materializing that range keeps the planner from turning the check back
 // into a probe per candidate. The candidates come index-only from
 // masstore_user_sessions_finished_id_idx (migration 0029).
