@@ -136,13 +136,6 @@ func ratio(x float64) string {
 	return fmt.Sprintf("%.2f", x)
 }
 
-func scanned(r result) string {
-	if r.maxScanned == 0 {
-		return "-"
-	}
-	return fmt.Sprint(r.maxScanned)
-}
-
 // printGoals prints the issue's bounds against the measurements: on wall
 // time, as the issue defines them, and on the server's CPU time, which other
 // work on the machine disturbs much less.
