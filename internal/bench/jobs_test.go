@@ -1,19 +1,14 @@
 package main
 
 import (
-	"context"
-	"io"
-	"os"
 	"regexp"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/masstore/masstore/cleanup"
-	"github.com/masstore/masstore/internal/pgcluster"
 	"github.com/masstore/masstore/storage"
 )
 
@@ -61,17 +56,7 @@ func TestFormatRetention(t *testing.T) {
 // affected exactly the 300 candidates (the harness checks they left none),
 // and its goal.
 func TestJobs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts PostgreSQL")
-	}
-	args := []string{"--sizes", "jobs=300", "--scenario", "jobs"}
-	if u := os.Getenv("MASSTORE_TEST_DATABASE_URL"); u != "" {
-		args = append(args, "--database-url", u)
-	} else if _, err := pgcluster.FindBinaries(); err != nil {
-		t.Skip(err)
-	}
-	var out strings.Builder
-	require.NoError(t, run(context.Background(), args, &out, io.Discard))
+	out := runTiny(t, "--sizes", "jobs=300", "--scenario", "jobs")
 	require.Contains(t, out.String(), "### jobs: every other job, 300 candidates among 600 rows each")
 	jobs := uncoveredJobs(t)
 	require.Len(t, regexp.MustCompile(`(?m)^\| [a-z0-9-]+ \| 300 \| `).FindAllString(out.String(), -1), len(jobs), "one row a job")

@@ -103,15 +103,14 @@ func TestULIDExprPutsTheMillisecondFirst(t *testing.T) {
 		"lpad(to_hex(floor(extract(epoch FROM c) * 1000)::bigint), 12, '0')")
 }
 
-// TestTinyRun runs every scenario but memory at tiny sizes on a throwaway
-// cluster (or on MASSTORE_TEST_DATABASE_URL): every variant must affect
-// exactly the expected rows.
-func TestTinyRun(t *testing.T) {
+// runTiny runs the program with args on a throwaway cluster (or on
+// MASSTORE_TEST_DATABASE_URL) and returns its output; it skips in -short
+// mode and where PostgreSQL is not installed (CI installs it).
+func runTiny(t *testing.T, args ...string) *strings.Builder {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts PostgreSQL")
 	}
-	args := []string{"--sizes", "compat=300,user-blocked=500,flat=100:300,ip=300,syn2mas=300,jobs=300,live=300",
-		"--scenario", "compat,oauth2,user-blocked,flat,flat-in-order,ip,backlog,syn2mas,jobs,live", "--compat-targets", "50ms"}
 	if u := os.Getenv("MASSTORE_TEST_DATABASE_URL"); u != "" {
 		args = append(args, "--database-url", u)
 	} else if _, err := pgcluster.FindBinaries(); err != nil {
@@ -119,6 +118,15 @@ func TestTinyRun(t *testing.T) {
 	}
 	var out strings.Builder
 	require.NoError(t, run(context.Background(), args, &out, io.Discard))
+	return &out
+}
+
+// TestTinyRun runs every scenario but memory and jobs (TestJobs) at tiny sizes on a throwaway
+// cluster (or on MASSTORE_TEST_DATABASE_URL): every variant must affect
+// exactly the expected rows.
+func TestTinyRun(t *testing.T) {
+	out := runTiny(t, "--sizes", "compat=300,user-blocked=500,flat=100:300,ip=300,syn2mas=300,live=300",
+		"--scenario", "compat,oauth2,user-blocked,flat,flat-in-order,ip,backlog,syn2mas,live", "--compat-targets", "50ms")
 	for _, want := range []string{"single-statement-tuned", "common-1000", "masstore-adaptive-50ms", "masstore-adaptive-100ms-window-25000",
 		"earlier-1000-mas-indexes", "masstore-1000-mas-indexes", "compat_in_order_300", "oauth2_300", "users_blocked_500", "compat_300", "queue_300", "backlog: `janitor backlog --job cleanup-finished-compat-sessions`, 600 compat sessions (300 due)",
 		"syn2mas: 300 generated Synapse users", "| syn2mas migrate | 2667 |", "### Goals",
