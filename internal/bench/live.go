@@ -77,7 +77,10 @@ func (b *bench) besideWorkload(v variant, idle time.Duration) variant {
 		sampler.SetMaxOpenConns(1)
 
 		stopWorkload := w.start(ctx, b.cfg.liveRate, liveInflight)
-		time.Sleep(liveWarmup)
+		select {
+		case <-time.After(liveWarmup):
+		case <-ctx.Done():
+		}
 		stopSampler := sampleLockWaits(ctx, sampler, liveSampleEvery)
 		from := time.Now()
 		var out outcome
