@@ -95,11 +95,28 @@ type goal struct {
 
 // ratioGoal checks a wall-time ratio and its CPU-time ratio against bound.
 func ratioGoal(what string, wall, cpu, bound float64) goal {
-	g := goal{what: what, measured: measured(wall, cpu), bound: "≤ " + strconv.FormatFloat(bound, 'f', -1, 64) + "×", met: wall <= bound, metCPU: "-"}
+	g := goal{what: what, measured: measured(wall, cpu), bound: boundText(bound), met: wall <= bound, metCPU: "-"}
 	if cpu > 0 {
 		g.metCPU = metWord(cpu <= bound)
 	}
 	return g
+}
+
+// boundText writes a bound on a ratio: "≤ 1.3×".
+func boundText(bound float64) string {
+	return "≤ " + strconv.FormatFloat(bound, 'f', -1, 64) + "×"
+}
+
+// rowGoal is a result's goal and met columns: its bound and whether its
+// ratio keeps it, both empty when the row has no bound.
+func rowGoal(r result) (goal, met string) {
+	if r.bound == 0 {
+		return "", ""
+	}
+	if r.ratio > r.bound {
+		return boundText(r.bound), "**no**"
+	}
+	return boundText(r.bound), "yes"
 }
 
 func metWord(met bool) string {

@@ -148,26 +148,66 @@ func (b *bench) live(ctx context.Context) error {
 		}
 	}
 	b.dropTemplate(ctx, ds)
-	b.liveGoals(none, idle, beside)
+	rows := liveRows(none, idle, beside)
+	b.liveGoals(rows)
 	title := fmt.Sprintf("live: an identity server's workload (%d operations/s offered) while %d finished compat sessions are purged, of %d", b.cfg.liveRate, n, 2*n)
 	fmt.Fprintf(b.cfg.out, "\n### %s\n\n", title)
-	printLive(b.cfg.out, none, idle, beside)
+	printLive(b.cfg.out, none, rows)
 	return nil
 }
 
-// liveGoals records the goals: for the janitor's default variant (the
-// first) and each paused one; MAS's batch form (the last) is the reference.
-func (b *bench) liveGoals(none result, idle, beside []result) {
-	for i := range len(beside) - 1 {
-		l := beside[i].live
-		p99 := l.latency.p99 / none.live.latency.p99
-		purge := l.window.Seconds() / idle[i].seconds()
-		batchMax := percentileMS(beside[i].batches, 100)
+// liveRow is one purge's line of the live table, with the figures its goals
+// bound.
+type liveRow struct {
+	purge string
+	live  *liveOutcome
+	// idle is the purge's time on an idle database.
+	idle time.Duration
+	// p99Ratio is the workload's p99 over its p99 with no purge;
+	// purgeRatio the purge's time beside the workload over idle.
+	p99Ratio, purgeRatio float64
+	longestBatchMS       float64
+	// reference marks MAS's batch form, which the goals do not bound.
+	reference bool
+}
+
+// liveRows pairs each purge's run beside the workload with its idle run;
+// the last purge is MAS's batch form.
+func liveRows(none result, idle, beside []result) []liveRow {
+	rows := make([]liveRow, len(beside))
+	for i, r := range beside {
+		rows[i] = liveRow{
+			purge: idle[i].variant, live: r.live, idle: idle[i].elapsed,
+			p99Ratio:       r.live.latency.p99 / none.live.latency.p99,
+			purgeRatio:     r.live.window.Seconds() / idle[i].seconds(),
+			longestBatchMS: percentileMS(r.batches, 100),
+			reference:      i == len(beside)-1,
+		}
+	}
+	return rows
+}
+
+// met reports whether the row keeps all three goals.
+func (r liveRow) met() bool {
+	return r.p99Ratio <= boundLiveP99 && r.purgeRatio <= boundLivePurge && r.lockWaitMet()
+}
+
+// lockWaitMet reports whether no operation waited on a lock for longer than
+// the purge's longest batch.
+func (r liveRow) lockWaitMet() bool { return ms(r.live.lockWait) <= r.longestBatchMS }
+
+// liveGoals records the goals of every row but MAS's batch form (the
+// reference): the janitor's default and each paused one.
+func (b *bench) liveGoals(rows []liveRow) {
+	for _, r := range rows {
+		if r.reference {
+			continue
+		}
 		b.goals = append(b.goals,
-			ratioGoal("live: workload p99 beside "+idle[i].variant+" vs no purge", p99, 0, boundLiveP99),
-			ratioGoal("live: "+idle[i].variant+" purge time beside the workload vs idle", purge, 0, boundLivePurge),
-			goal{what: "live: longest lock wait of the workload beside " + idle[i].variant, measured: fmt.Sprintf("%.0f ms", ms(l.lockWait)),
-				bound: fmt.Sprintf("≤ the longest batch (%.0f ms)", batchMax), met: ms(l.lockWait) <= batchMax, metCPU: "-"})
+			ratioGoal("live: workload p99 beside "+r.purge+" vs no purge", r.p99Ratio, 0, boundLiveP99),
+			ratioGoal("live: "+r.purge+" purge time beside the workload vs idle", r.purgeRatio, 0, boundLivePurge),
+			goal{what: "live: longest lock wait of the workload beside " + r.purge, measured: fmt.Sprintf("%.0f ms", ms(r.live.lockWait)),
+				bound: fmt.Sprintf("≤ the longest batch (%.0f ms)", r.longestBatchMS), met: r.lockWaitMet(), metCPU: "-"})
 	}
 }
 
@@ -176,25 +216,22 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // printLive prints the live scenario's table: the purge's time beside the
 // workload and idle, the workload's latency and throughput, and the ratios
 // the goals bound.
-func printLive(w io.Writer, none result, idle, beside []result) {
+func printLive(w io.Writer, none result, rows []liveRow) {
 	fmt.Fprintln(w, "| purge | purge s (idle) | purge vs idle | ops/s | p50 ms | p99 ms | max ms | p99 vs no purge | longest lock wait ms | longest batch ms | goals met |")
 	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
 	l := none.live
 	fmt.Fprintf(w, "| none | – | – | %.0f | %s | %s | %s | 1.00 | %s | – | |\n",
 		l.latency.perSecond, formatMS(l.latency.p50), formatMS(l.latency.p99), formatMS(l.latency.max), formatMS(ms(l.lockWait)))
-	for i, r := range beside {
+	for _, r := range rows {
 		l := r.live
-		p99 := l.latency.p99 / none.live.latency.p99
-		purge := l.window.Seconds() / idle[i].seconds()
-		batchMax := percentileMS(r.batches, 100)
 		met := "reference"
-		if i < len(beside)-1 {
-			met = metWord(p99 <= boundLiveP99 && purge <= boundLivePurge && ms(l.lockWait) <= batchMax)
+		if !r.reference {
+			met = metWord(r.met())
 		}
 		fmt.Fprintf(w, "| %s | %.2f (%.2f) | %.2f | %.0f | %s | %s | %s | %.2f | %s | %s | %s |\n",
-			idle[i].variant, l.window.Seconds(), idle[i].seconds(), purge, l.latency.perSecond,
-			formatMS(l.latency.p50), formatMS(l.latency.p99), formatMS(l.latency.max), p99,
-			formatMS(ms(l.lockWait)), formatMS(batchMax), met)
+			r.purge, l.window.Seconds(), r.idle.Seconds(), r.purgeRatio, l.latency.perSecond,
+			formatMS(l.latency.p50), formatMS(l.latency.p99), formatMS(l.latency.max), r.p99Ratio,
+			formatMS(ms(l.lockWait)), formatMS(r.longestBatchMS), met)
 	}
 	fmt.Fprintf(w, "\nGoals (the janitor's rows): p99 vs no purge ≤ %.2f×, purge vs idle ≤ %.1f×, no lock wait longer than the longest batch. "+
 		"Latency is from when an operation was due (the rate is offered, not adjusted), over the purge's run; lock waits sampled every %s.\n",

@@ -5,7 +5,6 @@ import (
 	"io"
 	"math"
 	"slices"
-	"strconv"
 	"time"
 )
 
@@ -56,13 +55,7 @@ func printSection(w io.Writer, s section) {
 		if batches == 0 {
 			batches = r.batchCount
 		}
-		goal, met := "", ""
-		if r.bound > 0 {
-			goal, met = "≤ "+strconv.FormatFloat(r.bound, 'f', -1, 64)+"×", "yes"
-			if r.ratio > r.bound {
-				met = "**no**"
-			}
-		}
+		goal, met := rowGoal(r)
 		line := fmt.Sprintf("| %s | %s | %d | %.2f | %.0f | %s | %s | %s | %s | %s |",
 			r.dataset, r.variant, r.rows, r.seconds(), r.rate(), count(batches),
 			formatMS(percentileMS(r.batches, 99)), ratio(r.ratio), goal, met)

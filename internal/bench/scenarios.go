@@ -161,14 +161,13 @@ func (b *bench) userBlocked(ctx context.Context) error {
 		rc[i].ratio, rc[i].cpuRatio = timeRatio(rc[i], rc[i])
 		rl[i].ratio, rl[i].cpuRatio = timeRatio(rl[i], rc[i])
 		rb[i].ratio, rb[i].cpuRatio = timeRatio(rb[i], rc[i])
-		if i == 0 {
-			rows = append(rows, rc[i], rl[i], rb[i])
-			continue
-		}
 		if strings.HasPrefix(rb[i].variant, "masstore") {
 			rb[i].bound = boundBlocked
 		}
 		rows = append(rows, rc[i], rl[i], rb[i])
+		if i == 0 {
+			continue
+		}
 		wall, cpu := timeRatio(rb[i], rl[i])
 		b.goals = append(b.goals,
 			ratioGoal("user-blocked: "+rb[i].variant+" time, blocked vs clean table", rb[i].ratio, rb[i].cpuRatio, boundBlocked),

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	neturl "net/url"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -412,7 +411,6 @@ type latencyStats struct {
 }
 
 func summarise(ls []time.Duration, window time.Duration) latencyStats {
-	slices.Sort(ls)
 	s := latencyStats{ops: len(ls), p50: percentileMS(ls, 50), p99: percentileMS(ls, 99), max: percentileMS(ls, 100)}
 	if window > 0 {
 		s.perSecond = float64(len(ls)) / window.Seconds()
