@@ -171,7 +171,7 @@ func (r queue) ScheduleJob(ctx context.Context, clock storage.Clock, queue strin
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
-		j, err := newJob(now, queue, payload)
+		j, err := newScheduledJob(now, queue, payload, at)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
@@ -180,7 +180,7 @@ func (r queue) ScheduleJob(ctx context.Context, clock storage.Clock, queue strin
 				return nil, fmt.Errorf("%s: %w", op, err)
 			}
 		}
-		j.Status, j.ScheduledAt, j.ScheduleName = storage.JobScheduled, timeRef(storage.Timestamp(at)), scheduleName
+		j.ScheduleName = scheduleName
 		if err := st.jobs.insert(j.ID, j); err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
@@ -201,10 +201,9 @@ func (r queue) ScheduleJobs(ctx context.Context, clock storage.Clock, queue stri
 		}
 		built := make([]storage.Job, len(jobs))
 		for i, sj := range jobs {
-			if built[i], err = newJob(now, queue, sj.Payload); err != nil {
+			if built[i], err = newScheduledJob(now, queue, sj.Payload, sj.At); err != nil {
 				return 0, fmt.Errorf("schedule jobs in %q: job %d: %w", queue, i, err)
 			}
-			built[i].Status, built[i].ScheduledAt = storage.JobScheduled, timeRef(storage.Timestamp(sj.At))
 		}
 		for _, j := range built {
 			if err := st.jobs.insert(j.ID, j); err != nil {
@@ -213,6 +212,14 @@ func (r queue) ScheduleJobs(ctx context.Context, clock storage.Clock, queue stri
 		}
 		return len(built), nil
 	})
+}
+
+// newScheduledJob returns a new job that becomes available at `at`; a nil
+// payload is {}.
+func newScheduledJob(now time.Time, queue string, payload json.RawMessage, at time.Time) (storage.Job, error) {
+	j, err := newJob(now, queue, payload)
+	j.Status, j.ScheduledAt = storage.JobScheduled, timeRef(storage.Timestamp(at))
+	return j, err
 }
 
 // newJob returns a new available job; a nil payload is {}.
