@@ -196,7 +196,7 @@ func (r queue) ScheduleJobs(ctx context.Context, clock storage.Clock, queue stri
 		if err != nil {
 			return 0, fmt.Errorf("schedule jobs: %w", err)
 		}
-		if queue == "" {
+		if queue == "" { // refused with no job too, as by PostgreSQL
 			return 0, fmt.Errorf("schedule jobs: empty queue name: %w", storage.ErrInvalidArgument)
 		}
 		built := make([]storage.Job, len(jobs))
@@ -222,8 +222,12 @@ func newScheduledJob(now time.Time, queue string, payload json.RawMessage, at ti
 	return j, err
 }
 
-// newJob returns a new available job; a nil payload is {}.
+// newJob returns a new available job on queue, which must be named; a nil
+// payload is {}.
 func newJob(now time.Time, queue string, payload json.RawMessage) (storage.Job, error) {
+	if queue == "" {
+		return storage.Job{}, fmt.Errorf("empty queue name: %w", storage.ErrInvalidArgument)
+	}
 	if payload == nil {
 		payload = json.RawMessage("{}")
 	}
