@@ -183,15 +183,16 @@ func count(ctx context.Context, ext sqlx.ExtContext, name, query string, horizon
 	return n, nil
 }
 
-// The statements below change the very row versions their candidates locked,
-// and find them again by ctid (a TID scan) rather than through the primary
-// key: an index descent less per row, about 8 % of a batch of queue jobs
-// (BENCHMARKS.md). A locked version cannot move before the commit. The one
-// difference from a lookup by key: a candidate updated by another transaction
-// between the statement's snapshot and the lock, and still qualifying, is
-// locked in its new version, which the snapshot does not see; it is left for
-// the next run (counted as scanned, not affected) instead of being changed
-// in this one.
+// The cleanups that delete or change the very row versions their candidates
+// locked (those below, and those of tokens, SSO logins, personal sessions and
+// upstream OAuth links and logins) find them again by ctid (a TID scan)
+// rather than through the primary key: an index descent less per row, about
+// 8 % of a batch of queue jobs. A locked version cannot move before the
+// commit. The one difference from a lookup by key: a candidate updated by
+// another transaction between the statement's snapshot and the lock, and
+// still qualifying, is locked in its new version, which the snapshot does not
+// see; it is left for the next run (counted as scanned, not affected) instead
+// of being changed in this one.
 
 // clearIPsQuery returns the statement clearing the IPs of table's rows last
 // active before the horizon, ordered by (last_active_at, id), through the

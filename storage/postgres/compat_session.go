@@ -326,13 +326,13 @@ func (r compatSessions) CountStaleIPs(ctx context.Context, before time.Time) (in
 // a compat session. Nothing references an SSO login.
 const cleanupAbandonedSSOLogins = `
 WITH candidates AS MATERIALIZED (
-	SELECT compat_sso_login_id AS id, NULL::timestamptz AS t FROM compat_sso_logins
+	SELECT ctid AS tid, compat_sso_login_id AS id, NULL::timestamptz AS t FROM compat_sso_logins
 	WHERE compat_sso_login_id < $1 AND compat_sso_login_id > $2 AND compat_session_id IS NULL
 	ORDER BY compat_sso_login_id
 	LIMIT $3
 	FOR UPDATE SKIP LOCKED
 ), deleted AS (
-	DELETE FROM compat_sso_logins WHERE compat_sso_login_id = ANY (ARRAY(SELECT id FROM candidates))
+	DELETE FROM compat_sso_logins WHERE ctid = ANY (ARRAY(SELECT tid FROM candidates))
 	RETURNING 1
 )` + cleanupResult
 

@@ -203,13 +203,13 @@ func (r oauth2Tokens) RevokeRefreshToken(ctx context.Context, clock storage.Cloc
 func cleanupAccessTokensQuery(column string) string {
 	return `
 WITH candidates AS MATERIALIZED (
-	SELECT oauth2_access_token_id AS id, ` + column + ` AS t FROM oauth2_access_tokens
+	SELECT ctid AS tid, oauth2_access_token_id AS id, ` + column + ` AS t FROM oauth2_access_tokens
 	WHERE ` + column + ` IS NOT NULL AND ` + column + ` < $1 AND (` + column + `, oauth2_access_token_id) > ($2, $3)
 	ORDER BY ` + column + `, oauth2_access_token_id
 	LIMIT $4
 	FOR UPDATE SKIP LOCKED
 ), deleted AS (
-	DELETE FROM oauth2_access_tokens WHERE oauth2_access_token_id = ANY (ARRAY(SELECT id FROM candidates))
+	DELETE FROM oauth2_access_tokens WHERE ctid = ANY (ARRAY(SELECT tid FROM candidates))
 	RETURNING 1
 )` + cleanupResult
 }
@@ -233,13 +233,13 @@ func (r oauth2Tokens) CleanupExpiredAccessTokens(ctx context.Context, after stor
 // naming one is unlinked by the foreign key.
 const cleanupRevokedRefreshTokens = `
 WITH candidates AS MATERIALIZED (
-	SELECT oauth2_refresh_token_id AS id, revoked_at AS t FROM oauth2_refresh_tokens
+	SELECT ctid AS tid, oauth2_refresh_token_id AS id, revoked_at AS t FROM oauth2_refresh_tokens
 	WHERE revoked_at IS NOT NULL AND revoked_at < $1 AND (revoked_at, oauth2_refresh_token_id) > ($2, $3)
 	ORDER BY revoked_at, oauth2_refresh_token_id
 	LIMIT $4
 	FOR UPDATE SKIP LOCKED
 ), deleted AS (
-	DELETE FROM oauth2_refresh_tokens WHERE oauth2_refresh_token_id = ANY (ARRAY(SELECT id FROM candidates))
+	DELETE FROM oauth2_refresh_tokens WHERE ctid = ANY (ARRAY(SELECT tid FROM candidates))
 	RETURNING 1
 )` + cleanupResult
 
@@ -255,14 +255,14 @@ WITH candidates AS MATERIALIZED (
 	ORDER BY consumed_at, oauth2_refresh_token_id
 	LIMIT $4
 ), deletable AS MATERIALIZED (
-	SELECT rt.oauth2_refresh_token_id AS id FROM oauth2_refresh_tokens rt
+	SELECT rt.ctid AS tid FROM oauth2_refresh_tokens rt
 	WHERE rt.oauth2_refresh_token_id = ANY (ARRAY(SELECT id FROM candidates))
 	  AND (rt.next_oauth2_refresh_token_id IS NULL
 	       OR EXISTS (SELECT 1 FROM oauth2_refresh_tokens n
 	                  WHERE n.oauth2_refresh_token_id = rt.next_oauth2_refresh_token_id AND n.consumed_at IS NOT NULL))
 	FOR UPDATE OF rt SKIP LOCKED
 ), deleted AS (
-	DELETE FROM oauth2_refresh_tokens WHERE oauth2_refresh_token_id = ANY (ARRAY(SELECT id FROM deletable))
+	DELETE FROM oauth2_refresh_tokens WHERE ctid = ANY (ARRAY(SELECT tid FROM deletable))
 	RETURNING 1
 )` + cleanupResult
 

@@ -253,13 +253,13 @@ func revokedQuery(table, idColumn string, withTokens bool) string {
 	}
 	return `
 WITH candidates AS MATERIALIZED (
-	SELECT ` + idColumn + ` AS id, revoked_at AS t FROM ` + table + `
+	SELECT ctid AS tid, ` + idColumn + ` AS id, revoked_at AS t FROM ` + table + `
 	WHERE revoked_at IS NOT NULL AND revoked_at < $1 AND (revoked_at, ` + idColumn + `) > ($2, $3)
 	ORDER BY revoked_at, ` + idColumn + `
 	LIMIT $4
 	FOR UPDATE SKIP LOCKED
 )` + tokens + `, deleted AS (
-	DELETE FROM ` + table + ` WHERE ` + idColumn + ` = ANY (ARRAY(SELECT id FROM candidates))
+	DELETE FROM ` + table + ` WHERE ctid = ANY (ARRAY(SELECT tid FROM candidates))
 	RETURNING 1
 )` + cleanupResult
 }

@@ -375,7 +375,7 @@ func finishReturning(ctx context.Context, ext sqlx.ExtContext, now time.Time, ta
 // authentications and registrations are nulled by their foreign keys.
 const cleanupOrphanedLinks = `
 WITH candidates AS MATERIALIZED (
-	SELECT upstream_oauth_link_id AS id, NULL::timestamptz AS t FROM upstream_oauth_links
+	SELECT ctid AS tid, upstream_oauth_link_id AS id, NULL::timestamptz AS t FROM upstream_oauth_links
 	WHERE user_id IS NULL AND upstream_oauth_link_id < $1 AND upstream_oauth_link_id > $2
 	ORDER BY upstream_oauth_link_id
 	LIMIT $3
@@ -383,7 +383,7 @@ WITH candidates AS MATERIALIZED (
 ), deleted_sessions AS (
 	DELETE FROM upstream_oauth_authorization_sessions WHERE upstream_oauth_link_id = ANY (ARRAY(SELECT id FROM candidates))
 ), deleted AS (
-	DELETE FROM upstream_oauth_links WHERE upstream_oauth_link_id = ANY (ARRAY(SELECT id FROM candidates))
+	DELETE FROM upstream_oauth_links WHERE ctid = ANY (ARRAY(SELECT tid FROM candidates))
 	RETURNING 1
 )` + cleanupResult
 
@@ -392,7 +392,7 @@ WITH candidates AS MATERIALIZED (
 // their foreign keys.
 const cleanupOrphanedSessions = `
 WITH candidates AS MATERIALIZED (
-	SELECT upstream_oauth_authorization_session_id AS id, NULL::timestamptz AS t FROM upstream_oauth_authorization_sessions
+	SELECT ctid AS tid, upstream_oauth_authorization_session_id AS id, NULL::timestamptz AS t FROM upstream_oauth_authorization_sessions
 	WHERE user_session_id IS NULL
 	  AND upstream_oauth_authorization_session_id < $1 AND upstream_oauth_authorization_session_id > $2
 	ORDER BY upstream_oauth_authorization_session_id
@@ -400,7 +400,7 @@ WITH candidates AS MATERIALIZED (
 	FOR UPDATE SKIP LOCKED
 ), deleted AS (
 	DELETE FROM upstream_oauth_authorization_sessions
-	WHERE upstream_oauth_authorization_session_id = ANY (ARRAY(SELECT id FROM candidates))
+	WHERE ctid = ANY (ARRAY(SELECT tid FROM candidates))
 	RETURNING 1
 )` + cleanupResult
 
