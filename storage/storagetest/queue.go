@@ -80,43 +80,6 @@ func testQueueWorkers(t *testing.T, f Factory) {
 		require.Equal(t, w, got)
 	})
 
-	t.Run("EnqueueInvalidJSONIsInvalidArgument", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-
-		_, err := b.store.Queue().Enqueue(b.ctx, b.clock, "q", json.RawMessage(`{"unterminated"`))
-		require.ErrorIs(t, err, storage.ErrInvalidArgument)
-	})
-
-	t.Run("EmptyQueueNameIsInvalid", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		q := b.store.Queue()
-		_, err := q.Enqueue(b.ctx, b.clock, "", nil)
-		require.ErrorIs(t, err, storage.ErrInvalidArgument)
-		require.ErrorContains(t, err, "empty queue name")
-		_, err = q.ScheduleJob(b.ctx, b.clock, "", nil, Epoch, "")
-		require.ErrorIs(t, err, storage.ErrInvalidArgument)
-		require.ErrorContains(t, err, "empty queue name")
-		for _, jobs := range [][]storage.ScheduledJob{{{At: Epoch}}, nil} {
-			_, err = q.ScheduleJobs(b.ctx, b.clock, "", jobs)
-			require.ErrorIs(t, err, storage.ErrInvalidArgument)
-			require.ErrorContains(t, err, "empty queue name")
-		}
-		n, err := q.PromoteScheduled(b.ctx, storage.NewTestClock(Epoch.Add(time.Hour)), 10)
-		require.NoError(t, err)
-		require.Zero(t, n, "no refused job was added")
-	})
-
-	t.Run("ScheduleJobUnknownScheduleIsNotFound", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t, f)
-		require.NoError(t, b.store.Queue().SetupSchedules(b.ctx, []string{"known"}))
-
-		_, err := b.store.Queue().ScheduleJob(b.ctx, b.clock, "q", nil, Epoch, "unknown")
-		require.ErrorIs(t, err, storage.ErrNotFound)
-	})
-
 	t.Run("TimesAreUTCMicroseconds", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, f)
@@ -273,6 +236,14 @@ func testQueueJobs(t *testing.T, f Factory) {
 		require.JSONEq(t, `{"user_id":"a"}`, string(jobs[0].Payload))
 		require.JSONEq(t, `{}`, string(jobs[1].Payload), "a nil payload is {}")
 		require.Equal(t, Epoch.Add(time.Minute), *jobs[0].ScheduledAt)
+	})
+
+	t.Run("EnqueueInvalidJSONIsInvalidArgument", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, f)
+
+		_, err := b.store.Queue().Enqueue(b.ctx, b.clock, "q", json.RawMessage(`{"unterminated"`))
+		require.ErrorIs(t, err, storage.ErrInvalidArgument)
 	})
 
 	t.Run("EmptyQueueNameIsInvalid", func(t *testing.T) {
