@@ -232,16 +232,13 @@ func (s *Store) Backlog(ctx context.Context, job string, before time.Time, o Bac
 		b, err = j.measure(ctx, tx, before, o)
 		return err
 	})
-	// A statement that completes before its cancel request lands returns
-	// its result (lib/pq), so measure can succeed after ctx ended: a context
-	// that ends while counting is an error all the same, never a count.
-	if err == nil {
+	// A context that ended while counting is the error, whatever the
+	// statements returned: one that completes before its cancel request
+	// lands still returns its result (lib/pq).
+	if ctx.Err() != nil {
 		err = ctx.Err()
 	}
 	if err != nil {
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
 		return Backlog{}, fmt.Errorf("backlog of %s: %w", job, err)
 	}
 	return b, nil
