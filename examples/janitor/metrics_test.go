@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -41,8 +42,13 @@ func TestMetricsCountWhatChanged(t *testing.T) {
 	finishedBefore, ipsBefore := count("finished_at IS NOT NULL"), count("last_active_ip IS NOT NULL")
 	const del, clear = "cleanup-finished-compat-sessions", "cleanup-inactive-compat-session-ips"
 
-	r := startReplica(t, buildJanitor(t), "run", "--database-url", db.URL, "--now", scenarioNow,
-		"--job", del, "--job", clear, "--every", "2s", "--metrics-addr", "127.0.0.1:0",
+	// --every ticks on the multiples of its interval: the replica starts
+	// just after one, so that the first scrape comes before the first tick.
+	bin := buildJanitor(t)
+	const every = 4 * time.Second
+	time.Sleep(time.Until(time.Now().Truncate(every).Add(every + 50*time.Millisecond)))
+	r := startReplica(t, bin, "run", "--database-url", db.URL, "--now", scenarioNow,
+		"--job", del, "--job", clear, "--every", every.String(), "--metrics-addr", "127.0.0.1:0",
 		"--batch-size", "100", "--target-batch-duration", "0", "--window-size", "0", "--pause", "50ms")
 	base := r.opsURL()
 
