@@ -104,7 +104,7 @@
 //	  queue_schedules_last_scheduled_job_id_fkey                   unlinked
 //	into queue_workers (cleanup-stale-queue-workers)
 //	  queue_jobs_started_by_fkey                                   skipped (the worker stays while a job names it)
-//	  queue_leader_queue_worker_id_fkey                            skipped (the leader stays)
+//	  queue_leader_queue_worker_id_fkey                            skipped (the leader stays until it shuts down)
 //	into personal_sessions (cleanup-revoked-personal-sessions)
 //	  personal_access_tokens_personal_session_id_fkey              with it
 //

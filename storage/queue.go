@@ -69,7 +69,9 @@ type QueueRepository interface {
 	// Heartbeat records the worker as seen now; a shut-down worker is ErrInvalidState.
 	Heartbeat(ctx context.Context, clock Clock, worker *Worker) (*Worker, error)
 	// ShutdownWorker marks the worker shut down (LastSeenAt stays); twice is
-	// ErrAlreadyFinished. Its running jobs become lost.
+	// ErrAlreadyFinished. Its running jobs become lost, and if it leads the
+	// queue it steps down: the lease is released, not left to expire, so
+	// another worker can take it at once (as MAS does).
 	ShutdownWorker(ctx context.Context, clock Clock, worker *Worker) (*Worker, error)
 	// LookupWorker returns the worker, or ErrNotFound.
 	LookupWorker(ctx context.Context, id ulid.ULID) (*Worker, error)

@@ -43,13 +43,17 @@ func (r queue) Heartbeat(ctx context.Context, clock storage.Clock, worker *stora
 	})
 }
 
-// ShutdownWorker marks the worker shut down; its running jobs become lost.
+// ShutdownWorker marks the worker shut down; its running jobs become lost
+// and the queue's leadership, if it holds it, is released.
 func (r queue) ShutdownWorker(ctx context.Context, clock storage.Clock, worker *storage.Worker) (*storage.Worker, error) {
 	return r.changeWorker(ctx, clock, "shut down worker", worker, func(st *state, w *storage.Worker, now time.Time) error {
 		if w.ShutdownAt != nil {
 			return storage.ErrAlreadyFinished
 		}
 		w.ShutdownAt = timeRef(now)
+		if l, ok := st.leader.get(true); ok && l.WorkerID == w.ID {
+			st.leader.remove(true)
+		}
 		for _, id := range st.jobs.referencing(fkJobStartedBy, w.ID) {
 			if j := st.jobs.rows[id]; j.Status == storage.JobRunning {
 				j.Status = storage.JobLost

@@ -88,8 +88,8 @@ func (r queue) Heartbeat(ctx context.Context, clock storage.Clock, worker *stora
 	return nil, fmt.Errorf("heartbeat of worker %s: %w", worker.ID, err)
 }
 
-// ShutdownWorker marks the worker shut down and its running jobs lost, in
-// one statement.
+// ShutdownWorker marks the worker shut down and its running jobs lost, and
+// releases the queue's leadership if the worker holds it, in one statement.
 func (r queue) ShutdownWorker(ctx context.Context, clock storage.Clock, worker *storage.Worker) (*storage.Worker, error) {
 	if worker == nil {
 		return nil, nilArg("shut down worker", "worker")
@@ -102,6 +102,8 @@ func (r queue) ShutdownWorker(ctx context.Context, clock storage.Clock, worker *
 		), lost AS (
 			UPDATE queue_jobs SET status = 'lost'
 			WHERE started_by = (SELECT queue_worker_id FROM w) AND status = 'running'
+		), released AS (
+			DELETE FROM queue_leader WHERE queue_worker_id = (SELECT queue_worker_id FROM w)
 		)
 		SELECT `+workerColumns+` FROM w`, storage.Now(clock), key(worker.ID)))
 	if err == nil {

@@ -124,6 +124,19 @@ func queueCleanupCases() []cleanupCase {
 					require.NoError(e.t, err)
 					require.Equal(e.t, l, got)
 				}},
+				{"DeletesTheLeaderOnceItShutDown", func(e *cleanupEnv) {
+					// Its shutdown released the lease, so nothing names it.
+					e.set(-2 * time.Hour)
+					w := mustWorker(e.t, e.store, e.clock)
+					_, err := e.store.Queue().TakeLeadership(e.ctx, e.clock, w, lease)
+					require.NoError(e.t, err)
+					e.set(-time.Hour)
+					_, err = e.store.Queue().ShutdownWorker(e.ctx, e.clock, w)
+					require.NoError(e.t, err)
+
+					require.Equal(e.t, 1, e.batch(workerCleanup(e.store), storage.Cursor{}, 10).Affected)
+					require.False(e.t, e.hasWorker(w.ID))
+				}},
 			},
 		},
 	}

@@ -94,19 +94,41 @@ func testQueueLeader(t *testing.T, f Factory) {
 		t.Parallel()
 		b := setup(t, f)
 		leader := mustWorker(t, b.store, b.clock)
-		held := takeLeadership(t, b, leader)
+		takeLeadership(t, b, leader)
 		gone := mustWorker(t, b.store, b.clock)
 		for _, w := range []*storage.Worker{leader, gone} {
 			_, err := b.store.Queue().ShutdownWorker(b.ctx, b.clock, w)
 			require.NoError(t, err)
 		}
-		b.clock.Advance(time.Hour)
 
 		for _, w := range []*storage.Worker{leader, gone} {
 			_, err := b.store.Queue().TakeLeadership(b.ctx, b.clock, w, lease)
 			require.ErrorIs(t, err, storage.ErrInvalidState)
 		}
+	})
+
+	t.Run("ShutdownOfTheLeaderReleasesItsLease", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, f)
+		leader := mustWorker(t, b.store, b.clock)
+		other := mustWorker(t, b.store, b.clock)
+		next := mustWorker(t, b.store, b.clock)
+		held := takeLeadership(t, b, leader)
+		b.clock.Advance(time.Second)
+
+		// Another worker's shutdown leaves the lease alone.
+		_, err := b.store.Queue().ShutdownWorker(b.ctx, b.clock, other)
+		require.NoError(t, err)
 		require.Equal(t, held, lookupLeader(t, b))
+
+		// The leader's frees it at once: next is elected well before
+		// the lease would have expired.
+		_, err = b.store.Queue().ShutdownWorker(b.ctx, b.clock, leader)
+		require.NoError(t, err)
+		_, err = b.store.Queue().LookupLeader(b.ctx)
+		require.ErrorIs(t, err, storage.ErrNotFound)
+		now := storage.Now(b.clock)
+		require.Equal(t, &storage.Leader{WorkerID: next.ID, ElectedAt: now, ExpiresAt: now.Add(lease)}, takeLeadership(t, b, next))
 	})
 
 	t.Run("TakeWithLeaseBelowOneSecondIsInvalidArgument", func(t *testing.T) {
