@@ -76,10 +76,11 @@ type Options struct {
 	// Pause waits between batches, to spare a busy primary: the knob that
 	// trades purge speed for the latency of the server beside it. A purge
 	// takes a CPU core while a batch runs (its locks never hold up the
-	// server's own statements); with 100ms batches, a pause of 100ms halves
-	// that share and 300ms quarters it. In BENCHMARKS.md (live traffic, 2
-	// cores) they took the workload's p99 from 3.1x its p99 without a purge
-	// to 2.7x and 1.98x, the purge taking 2.8x and 5.7x as long.
+	// server's own statements); with 100ms batches, a pause of 300ms
+	// quarters that share and 1s takes it under a tenth. In BENCHMARKS.md
+	// (live traffic, 2 cores) they took the workload's p99 from 3.5x its p99
+	// without a purge to 1.96x and 1.12x (within the 1.25x goal), the purge
+	// taking 4.9x and 13.6x as long.
 	Pause time.Duration
 	// Stop, when closed, stops the run cleanly after the batch in flight
 	// (cancelling the context instead aborts that batch, which rolls back).
