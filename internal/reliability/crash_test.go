@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 	"github.com/stretchr/testify/require"
 
 	"github.com/masstore/masstore/internal/pgtest"
@@ -97,14 +99,23 @@ func TestCrashLeavesNoHalfDeletedBatch(t *testing.T) {
 		db := dbs[3]
 		p := crashStart(ctx, t, bin, srv.url(t, db.Name, "application_name", crashApp), "--batch-size", "200")
 		require.True(t, crashWaitForProgress(t, p, db.DB, 1000), "the janitor ended before its backends could be terminated")
-		// Terminate every backend of the janitor as soon as it shows, for a
-		// second: the replays of database/sql fail too.
-		end := time.Now().Add(time.Second)
+		// Refuse new connections to the database, then terminate every
+		// backend of the janitor as it shows: the replays of database/sql
+		// cannot reconnect, so they fail too. (Terminating alone was not
+		// enough: under load a replay could reconnect between two rounds.)
+		allow := func(on bool) {
+			_, err := srv.admin.Exec(fmt.Sprintf("ALTER DATABASE %s WITH ALLOW_CONNECTIONS %t", pq.QuoteIdentifier(db.Name), on))
+			require.NoError(t, err)
+		}
+		allow(false)
+		end := time.Now().Add(30 * time.Second)
 		for time.Now().Before(end) && p.running() {
 			_, err := srv.admin.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2`, db.Name, crashApp)
 			require.NoError(t, err)
+			time.Sleep(time.Millisecond)
 		}
 		r := bulkJanitorResult(t, p.wait(), p.stdout.String(), p.stderr.String(), 0)
+		allow(true)
 		t.Logf("janitor exit %d, stderr:\n%s", r.Code, r.Stderr)
 		requireCleanExit(t, r)
 		require.Equal(t, 1, r.Code, "the janitor reports the failed batches")
