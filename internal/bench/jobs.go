@@ -303,7 +303,11 @@ func printJobs(w io.Writer, rows []jobRow) {
 			r.job, j.rows, single.seconds(), j.seconds(), j.rate(), len(j.batches),
 			formatMS(percentileMS(j.batches, 99)), j.ratio, goal, met)
 	}
-	fmt.Fprintln(w, "\nratio: janitor seconds / single-statement seconds; janitor: cleanup.Run with the janitor's defaults (adaptive, 100ms target), each job on its own copy of its dataset.")
+	runs := ""
+	if len(rows) > 0 {
+		runs = medianNote(rows[0].janitor.runs)
+	}
+	fmt.Fprintf(w, "\nratio: janitor seconds / single-statement seconds; janitor: cleanup.Run with the janitor's defaults (adaptive, 100ms target), each job on its own copy of its dataset%s.\n", runs)
 }
 
 // jobVariant is the spec's job as the janitor runs it by default: batches

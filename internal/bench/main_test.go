@@ -155,3 +155,16 @@ func TestWorkloadRunKeepsTheWindowsOperations(t *testing.T) {
 	require.Len(t, byOp[opLogin], 1)
 	require.Empty(t, byOp[opLogout])
 }
+
+func TestJobsTableSaysWhenRowsAreMedians(t *testing.T) {
+	t.Parallel()
+	row := func(runs int) []jobRow {
+		r := result{outcome: outcome{rows: 10}, elapsed: time.Second, runs: runs}
+		return []jobRow{{job: "cleanup-x", single: r, janitor: r}}
+	}
+	var once, thrice strings.Builder
+	printJobs(&once, row(1))
+	printJobs(&thrice, row(3))
+	require.NotContains(t, once.String(), "median")
+	require.Contains(t, thrice.String(), "of its dataset; each row the median of 3 runs.\n")
+}

@@ -65,10 +65,19 @@ func printSection(w io.Writer, s section) {
 		fmt.Fprintln(w, line)
 	}
 	runs := ""
-	if len(s.rows) > 0 && s.rows[0].runs > 1 {
-		runs = fmt.Sprintf("; each row the median of %d runs", s.rows[0].runs)
+	if len(s.rows) > 0 {
+		runs = medianNote(s.rows[0].runs)
 	}
 	fmt.Fprintf(w, "\n%s; load average %.1f–%.1f%s.\n", s.note, lo, hi, runs)
+}
+
+// medianNote is the note ending a table whose rows are medians of runs
+// runs: empty for single runs.
+func medianNote(runs int) string {
+	if runs < 2 {
+		return ""
+	}
+	return fmt.Sprintf("; each row the median of %d runs", runs)
 }
 
 // count writes a count, "-" for none (a variant without batches).
