@@ -47,7 +47,10 @@ type Batch struct {
 //     by the cursor. Only the rows a method's doc names as skipped (sessions
 //     with children, tokens with a live successor, workers a job names) are
 //     scanned but not affected. Rows another call holds locked are neither
-//     counted nor revisited by this run: that call deletes them.
+//     counted nor revisited by this run: that call deletes them. (A cleanup
+//     by ULID age in PostgreSQL claims ranges, not rows: a range another
+//     call holds is scanned, not affected, and passed; a row that some
+//     other transaction holds in its own range is waited for.)
 //   - It examines at most limit candidates, in the cleanup's order, strictly
 //     after the cursor `after`, among rows that qualify strictly before
 //     `before` (a timestamp, compared at microsecond precision; for a
@@ -59,7 +62,7 @@ type Batch struct {
 //     the cursor moves past it, so a long run of skipped rows cannot make a
 //     batch slow or wedge a job.
 //   - Concurrent calls (several replicas) never delete a row twice: rows
-//     another call holds are skipped.
+//     (for a cleanup by ULID age, ranges) another call holds are skipped.
 //
 // limit must be at least 1 (else ErrInvalidArgument).
 type CleanupFunc func(ctx context.Context, after Cursor, before time.Time, limit int) (Batch, error)

@@ -61,7 +61,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, *string, error) {
 	asJSON := fs.Bool("json", false, "print one JSON object per job report")
 	every := fs.Duration("every", 0, "without --once: run every selected job at this interval instead of on its cadence")
 	metricsAddr := fs.String("metrics-addr", "", "serve /metrics, /healthz and /readyz on this address, e.g. :9187 (default: none)")
-	parallel := fs.Bool("parallel-replicas", false, "without --once: run every job on every replica, sharing its rows through SKIP LOCKED, instead of one replica per job (an advisory lock)")
+	parallel := fs.Bool("parallel-replicas", false, "without --once: run every job on every replica, sharing its rows through SKIP LOCKED and range claims, instead of one replica per job (an advisory lock)")
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, errFlagsReported // the flag package printed it
 	}

@@ -213,28 +213,6 @@ WITH candidates AS MATERIALIZED (
 )` + cleanupResult
 }
 
-// deleteByULIDAgeQuery returns the statement deleting table's rows created
-// before the horizon ID, ordered by ID through the primary key, for tables
-// whose rows go by age alone: what references them is handled by its
-// foreign keys (cascade or set null). where, if not empty, narrows the
-// candidates further (an SQL condition on the table's columns).
-func deleteByULIDAgeQuery(table, idColumn, where string) string {
-	if where != "" {
-		where = where + " AND "
-	}
-	return `
-WITH candidates AS MATERIALIZED (
-	SELECT ctid AS tid, ` + idColumn + ` AS id, NULL::timestamptz AS t FROM ` + table + `
-	WHERE ` + where + idColumn + ` < $1 AND ` + idColumn + ` > $2
-	ORDER BY ` + idColumn + `
-	LIMIT $3
-	FOR UPDATE SKIP LOCKED
-), deleted AS (
-	DELETE FROM ` + table + ` WHERE ctid = ANY (ARRAY(SELECT tid FROM candidates))
-	RETURNING 1
-)` + cleanupResult
-}
-
 // countStaleIPsQuery returns the count matching clearIPsQuery's candidates.
 func countStaleIPsQuery(table string) string {
 	return `SELECT count(*) FROM ` + table + `

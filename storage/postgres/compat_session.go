@@ -324,20 +324,10 @@ func (r compatSessions) CountStaleIPs(ctx context.Context, before time.Time) (in
 
 // cleanupAbandonedSSOLogins deletes, by ULID age, SSO logins that never got
 // a compat session. Nothing references an SSO login.
-const cleanupAbandonedSSOLogins = `
-WITH candidates AS MATERIALIZED (
-	SELECT ctid AS tid, compat_sso_login_id AS id, NULL::timestamptz AS t FROM compat_sso_logins
-	WHERE compat_sso_login_id < $1 AND compat_sso_login_id > $2 AND compat_session_id IS NULL
-	ORDER BY compat_sso_login_id
-	LIMIT $3
-	FOR UPDATE SKIP LOCKED
-), deleted AS (
-	DELETE FROM compat_sso_logins WHERE ctid = ANY (ARRAY(SELECT tid FROM candidates))
-	RETURNING 1
-)` + cleanupResult
+var cleanupAbandonedSSOLogins = deleteByULIDAgeQuery("compat_sso_logins", "compat_sso_login_id", "compat_session_id IS NULL")
 
 // CleanupAbandonedSSOLogins deletes SSO logins created before `before` that
 // never got a compat session.
 func (r compatSessions) CleanupAbandonedSSOLogins(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
-	return ulidCleanup(ctx, r.ext, "clean up abandoned SSO logins", cleanupAbandonedSSOLogins, after, before, limit)
+	return ulidAgeCleanup(ctx, r.ext, "clean up abandoned SSO logins", cleanupAbandonedSSOLogins, after, before, limit)
 }

@@ -219,12 +219,12 @@ var cleanupDeviceCodeGrants = deleteByULIDAgeQuery("oauth2_device_code_grant", "
 
 // CleanupAuthorizationGrants deletes grants created before `before`.
 func (r oauth2Grants) CleanupAuthorizationGrants(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
-	return ulidCleanup(ctx, r.ext, "clean up authorization grants", cleanupAuthorizationGrants, after, before, limit)
+	return ulidAgeCleanup(ctx, r.ext, "clean up authorization grants", cleanupAuthorizationGrants, after, before, limit)
 }
 
 // CleanupDeviceCodeGrants deletes grants created before `before`.
 func (r oauth2Grants) CleanupDeviceCodeGrants(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
-	return ulidCleanup(ctx, r.ext, "clean up device-code grants", cleanupDeviceCodeGrants, after, before, limit)
+	return ulidAgeCleanup(ctx, r.ext, "clean up device-code grants", cleanupDeviceCodeGrants, after, before, limit)
 }
 
 // CountStaleDeviceCodeGrantIPs counts grants holding an IP, created (ULID

@@ -184,10 +184,11 @@ func TestCleanupPlans(t *testing.T) {
 	}
 	byIDArgs := []any{storage.Horizon(horizon), pq.Array(ids)}
 
-	cases := []struct {
+	type planCase struct {
 		name, query, table, index string
 		args                      []any
-	}{
+	}
+	cases := []planCase{
 		{"FinishedCompatSessions", finishedCompatSessions.batch, "compat_sessions", "compat_sessions_finished_at_idx", timeArgs},
 		{"FinishedOAuth2Sessions", finishedOAuth2Sessions.batch, "oauth2_sessions", "oauth2_sessions_finished_at_idx", timeArgs},
 		{"FinishedCompatSessionsWindow", finishedCompatSessions.window, "compat_sessions", "compat_sessions_finished_at_idx", timeArgs},
@@ -201,12 +202,6 @@ func TestCleanupPlans(t *testing.T) {
 		{"ExpiredAccessTokens", cleanupExpiredAccessTokens, "oauth2_access_tokens", "oauth_access_tokens_expires_at_idx", timeArgs},
 		{"RevokedRefreshTokens", cleanupRevokedRefreshTokens, "oauth2_refresh_tokens", "oauth_refresh_tokens_revoked_at_idx", timeArgs},
 		{"ConsumedRefreshTokens", cleanupConsumedRefreshTokens, "oauth2_refresh_tokens", "oauth_refresh_token_consumed_at_idx", timeArgs},
-		{"Registrations", cleanupRegistrations, "user_registrations", "user_registrations_pkey", ulidArgs},
-		{"AuthorizationGrants", cleanupAuthorizationGrants, "oauth2_authorization_grants", "oauth2_authorization_grants_pkey", ulidArgs},
-		{"DeviceCodeGrants", cleanupDeviceCodeGrants, "oauth2_device_code_grant", "oauth2_device_code_grant_pkey", ulidArgs},
-		{"RecoverySessions", cleanupRecoverySessions, "user_recovery_sessions", "user_recovery_sessions_pkey", ulidArgs},
-		{"EmailAuthentications", cleanupEmailAuthentications, "user_email_authentications", "user_email_authentications_pkey", ulidArgs},
-		{"AbandonedSSOLogins", cleanupAbandonedSSOLogins, "compat_sso_logins", "compat_sso_logins_pkey", ulidArgs},
 		{"OrphanedLinks", cleanupOrphanedLinks, "upstream_oauth_links", "idx_upstream_oauth_links_orphaned", ulidArgs},
 		{"OrphanedUpstreamSessions", cleanupOrphanedSessions, "upstream_oauth_authorization_sessions", "upstream_oauth_authorization_sessions_orphaned", ulidArgs},
 		{"RevokedPersonalSessions", cleanupRevokedPersonalSessions, "personal_sessions", "masstore_personal_sessions_revoked_idx", timeArgs},
@@ -220,8 +215,29 @@ func TestCleanupPlans(t *testing.T) {
 			"personal_access_tokens", "masstore_personal_access_tokens_session_idx", []any{key(ulidx.Horizon(horizon))}},
 		{"RevokedPersonalAccessTokens", cleanupRevokedPersonalTokens, "personal_access_tokens", "masstore_personal_access_tokens_revoked_idx", timeArgs},
 		{"PersonalSessionIPs", clearIPsQuery("personal_sessions", "personal_session_id"), "personal_sessions", "masstore_personal_sessions_inactive_ips_idx", timeArgs},
-		{"Jobs", cleanupFinishedJobs, "queue_jobs", "queue_jobs_pkey", ulidArgs},
-		{"LostJobs", cleanupLostJobs, "queue_jobs", "queue_jobs_pkey", ulidArgs},
+	}
+	// A cleanup by ULID age reads its bound and deletes its range, full or
+	// the tail, through the primary key.
+	ulidAge := []struct {
+		name         string
+		queries      ulidAgeQueries
+		table, index string
+	}{
+		{"Registrations", cleanupRegistrations, "user_registrations", "user_registrations_pkey"},
+		{"AuthorizationGrants", cleanupAuthorizationGrants, "oauth2_authorization_grants", "oauth2_authorization_grants_pkey"},
+		{"DeviceCodeGrants", cleanupDeviceCodeGrants, "oauth2_device_code_grant", "oauth2_device_code_grant_pkey"},
+		{"RecoverySessions", cleanupRecoverySessions, "user_recovery_sessions", "user_recovery_sessions_pkey"},
+		{"EmailAuthentications", cleanupEmailAuthentications, "user_email_authentications", "user_email_authentications_pkey"},
+		{"Jobs", cleanupFinishedJobs, "queue_jobs", "queue_jobs_pkey"},
+		{"LostJobs", cleanupLostJobs, "queue_jobs", "queue_jobs_pkey"},
+		{"AbandonedSSOLogins", cleanupAbandonedSSOLogins, "compat_sso_logins", "compat_sso_logins_pkey"},
+	}
+	bound := key(ulidx.Horizon(horizon.Add(-time.Hour)))
+	for _, c := range ulidAge {
+		cases = append(cases,
+			planCase{c.name + "Bound", c.queries.bound, c.table, c.index, ulidArgs},
+			planCase{c.name + "Full", c.queries.full, c.table, c.index, []any{ulidArgs[0], ulidArgs[1], bound, 1}},
+			planCase{c.name + "Tail", c.queries.tail, c.table, c.index, []any{ulidArgs[0], ulidArgs[1], 1}})
 	}
 	// These read their candidates from an index whose columns are the
 	// statement's ORDER BY: in order, never sorted (only the batch's last

@@ -60,5 +60,5 @@ func (r policyData) Prune(ctx context.Context, after storage.Cursor, before time
 	// statement's parameters are those of every ULID-age cleanup.
 	query := deleteByULIDAgeQuery("policy_data", "policy_data_id", fmt.Sprintf(
 		"policy_data_id < (SELECT policy_data_id FROM policy_data ORDER BY policy_data_id DESC OFFSET %d LIMIT 1)", keep-1))
-	return ulidCleanup(ctx, r.ext, "prune policy data", query, after, before, limit)
+	return ulidAgeCleanup(ctx, r.ext, "prune policy data", query, after, before, limit)
 }

@@ -404,7 +404,7 @@ func (r queue) ListSchedules(ctx context.Context) ([]*storage.Schedule, error) {
 // cleanupJobsQuery deletes, by ULID age, jobs in one of statuses (an SQL
 // list); next_attempt_id and queue_schedules.last_scheduled_job_id naming
 // one are nulled by their foreign keys.
-func cleanupJobsQuery(statuses string) string {
+func cleanupJobsQuery(statuses string) ulidAgeQueries {
 	return deleteByULIDAgeQuery("queue_jobs", "queue_job_id", "status IN ("+statuses+")")
 }
 
@@ -415,12 +415,12 @@ var (
 
 // CleanupJobs deletes completed and failed jobs created before `before`.
 func (r queue) CleanupJobs(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
-	return ulidCleanup(ctx, r.ext, "clean up jobs", cleanupFinishedJobs, after, before, limit)
+	return ulidAgeCleanup(ctx, r.ext, "clean up jobs", cleanupFinishedJobs, after, before, limit)
 }
 
 // CleanupLostJobs deletes lost jobs created before `before`.
 func (r queue) CleanupLostJobs(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
-	return ulidCleanup(ctx, r.ext, "clean up lost jobs", cleanupLostJobs, after, before, limit)
+	return ulidAgeCleanup(ctx, r.ext, "clean up lost jobs", cleanupLostJobs, after, before, limit)
 }
 
 // cleanupWorkers examines, by ID, workers shut down or last seen before the

@@ -125,7 +125,7 @@ var cleanupRecoverySessions = deleteByULIDAgeQuery("user_recovery_sessions", "us
 
 // CleanupSessions deletes sessions created before `before`, with their tickets.
 func (r recovery) CleanupSessions(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
-	return ulidCleanup(ctx, r.ext, "clean up recovery sessions", cleanupRecoverySessions, after, before, limit)
+	return ulidAgeCleanup(ctx, r.ext, "clean up recovery sessions", cleanupRecoverySessions, after, before, limit)
 }
 
 // CountStaleIPs counts sessions holding an IP, created (ULID age, as their

@@ -241,12 +241,12 @@ var cleanupEmailAuthentications = deleteByULIDAgeQuery("user_email_authenticatio
 
 // CleanupRegistrations deletes registrations created before `before`.
 func (r registrations) CleanupRegistrations(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
-	return ulidCleanup(ctx, r.ext, "clean up registrations", cleanupRegistrations, after, before, limit)
+	return ulidAgeCleanup(ctx, r.ext, "clean up registrations", cleanupRegistrations, after, before, limit)
 }
 
 // CleanupEmailAuthentications deletes email authentications created before `before`.
 func (r registrations) CleanupEmailAuthentications(ctx context.Context, after storage.Cursor, before time.Time, limit int) (storage.Batch, error) {
-	return ulidCleanup(ctx, r.ext, "clean up email authentications", cleanupEmailAuthentications, after, before, limit)
+	return ulidAgeCleanup(ctx, r.ext, "clean up email authentications", cleanupEmailAuthentications, after, before, limit)
 }
 
 // CountStaleIPs counts registrations holding an IP, created (ULID age, as
