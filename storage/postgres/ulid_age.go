@@ -20,8 +20,8 @@ import (
 //
 // It locks nothing first. Locking each candidate FOR UPDATE SKIP LOCKED,
 // then deleting it, writes every row twice: at full size that made these
-// jobs 1.8-2.6x one DELETE of the whole backlog, and the range form is as
-// fast as that DELETE (BENCHMARKS.md). What a lock bought is kept otherwise:
+// jobs up to 2.3x one DELETE of the whole backlog; the range form is within
+// 0.9-1.33x of it (BENCHMARKS.md). What a lock bought is kept otherwise:
 //
 //   - Replicas running the same job share it by range: the delete runs only
 //     if it takes the range's claim, a transaction-level advisory lock named
